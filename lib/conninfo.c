@@ -1,0 +1,420 @@
+/*
+ * conninfo.c -- pgmm's options inside a libpq connection string, and
+ * conninfo rewriting (secrets stripped before anything is stored).
+ *
+ * pgmm's options all start with "pgmm_" so they can never clash with a
+ * libpq keyword; they are removed before libpq parses the rest, so a typo
+ * in a libpq keyword is still reported by libpq itself.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgmm_int.h"
+
+static int
+is_uri(const char *s)
+{
+	return strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0;
+}
+
+static int
+parse_int_opt(const char *key, const char *val, long lo, long hi, int *out, pgmm_buf *err)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(val, &end, 10);
+	if (errno || end == val || *end != '\0' || v < lo || v > hi)
+	{
+		pgmm_buf_printf(err, "invalid value for pgmm option \"%s\": \"%s\" (expected an integer from %ld to %ld)",
+		                key, val, lo, hi);
+		return -1;
+	}
+	*out = (int) v;
+	return 0;
+}
+
+/* Apply one pgmm_* option; -1 with err on unknown key or bad value. */
+static int
+apply_option(pgmm_options *o, const char *key, const char *val, pgmm_buf *err)
+{
+	if (strcmp(key, "pgmm_read") == 0)
+	{
+		if (strcmp(val, "local") == 0)
+			o->read_policy = PGMM_READ_LOCAL;
+		else if (strcmp(val, "any") == 0)
+			o->read_policy = PGMM_READ_ANY;
+		else if (strcmp(val, "owner") == 0)
+			o->read_policy = PGMM_READ_OWNER;
+		else
+		{
+			pgmm_buf_printf(err, "invalid value for pgmm option \"pgmm_read\": \"%s\" (expected local, any or owner)", val);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "pgmm_retries") == 0)
+		return parse_int_opt(key, val, 0, 10, &o->retries, err);
+	if (strcmp(key, "pgmm_id_block") == 0)
+		return parse_int_opt(key, val, 1, 1000000, &o->id_block, err);
+	if (strcmp(key, "pgmm_plan_cache") == 0)
+		return parse_int_opt(key, val, 0, 1000000, &o->plan_cache, err);
+	if (strcmp(key, "pgmm_lazy") == 0)
+		return parse_int_opt(key, val, 0, 1, &o->lazy, err);
+	pgmm_buf_printf(err, "unknown pgmm option \"%s\" (known: pgmm_read, pgmm_retries, pgmm_id_block, pgmm_plan_cache, pgmm_lazy)", key);
+	return -1;
+}
+
+/*
+ * Tokenise a keyword/value conninfo the way libpq does: key = value pairs,
+ * values bare or in single quotes with backslash escapes.  Calls fn for each
+ * pair; -1 with err on a syntax error.
+ */
+typedef int (*kv_fn)(void *arg, const char *key, const char *val, pgmm_buf *err);
+
+static int
+kv_scan(const char *s, kv_fn fn, void *arg, pgmm_buf *err)
+{
+	pgmm_buf key, val;
+	int rc = 0;
+
+	pgmm_buf_init(&key);
+	pgmm_buf_init(&val);
+	for (;;)
+	{
+		while (isspace((unsigned char) *s))
+			s++;
+		if (*s == '\0')
+			break;
+		pgmm_buf_reset(&key);
+		pgmm_buf_reset(&val);
+		while (*s && *s != '=' && !isspace((unsigned char) *s))
+			pgmm_buf_append_len(&key, s++, 1);
+		while (isspace((unsigned char) *s))
+			s++;
+		if (*s != '=')
+		{
+			pgmm_buf_printf(err, "invalid connection string: missing \"=\" after \"%s\"", pgmm_buf_str(&key));
+			rc = -1;
+			break;
+		}
+		s++;
+		while (isspace((unsigned char) *s))
+			s++;
+		if (*s == '\'')
+		{
+			s++;
+			while (*s && *s != '\'')
+			{
+				if (*s == '\\' && s[1])
+					s++;
+				pgmm_buf_append_len(&val, s++, 1);
+			}
+			if (*s != '\'')
+			{
+				pgmm_buf_printf(err, "invalid connection string: unterminated quoted value for \"%s\"", pgmm_buf_str(&key));
+				rc = -1;
+				break;
+			}
+			s++;
+		}
+		else
+		{
+			while (*s && !isspace((unsigned char) *s))
+			{
+				if (*s == '\\' && s[1])
+					s++;
+				pgmm_buf_append_len(&val, s++, 1);
+			}
+		}
+		if (!pgmm_buf_ok(&key) || !pgmm_buf_ok(&val))
+		{
+			pgmm_buf_append(err, "out of memory");
+			rc = -1;
+			break;
+		}
+		if (fn(arg, pgmm_buf_str(&key), pgmm_buf_str(&val), err) < 0)
+		{
+			rc = -1;
+			break;
+		}
+	}
+	pgmm_buf_free(&key);
+	pgmm_buf_free(&val);
+	return rc;
+}
+
+static void
+append_kv(pgmm_buf *out, const char *key, const char *val)
+{
+	const char *p;
+
+	if (out->len)
+		pgmm_buf_append(out, " ");
+	pgmm_buf_append(out, key);
+	pgmm_buf_append(out, "='");
+	for (p = val; *p; p++)
+	{
+		if (*p == '\'' || *p == '\\')
+			pgmm_buf_append_len(out, "\\", 1);
+		pgmm_buf_append_len(out, p, 1);
+	}
+	pgmm_buf_append(out, "'");
+}
+
+typedef struct split_state
+{
+	pgmm_buf     *out;
+	pgmm_options *opts;
+} split_state;
+
+static int
+split_cb(void *arg, const char *key, const char *val, pgmm_buf *err)
+{
+	split_state *st = arg;
+
+	if (strncmp(key, "pgmm_", 5) == 0)
+		return apply_option(st->opts, key, val, err);
+	append_kv(st->out, key, val);
+	return 0;
+}
+
+/* URI form: remove pgmm_* parameters from the query part. */
+static int
+split_uri(const char *s, pgmm_buf *out, pgmm_options *opts, pgmm_buf *err)
+{
+	const char *q = strchr(s, '?');
+	const char *p;
+	int first = 1;
+
+	if (q == NULL)
+	{
+		pgmm_buf_append(out, s);
+		return 0;
+	}
+	pgmm_buf_append_len(out, s, (size_t) (q - s));
+	p = q + 1;
+	while (*p)
+	{
+		const char *amp = strchr(p, '&');
+		size_t n = amp ? (size_t) (amp - p) : strlen(p);
+
+		if (n > 5 && strncmp(p, "pgmm_", 5) == 0)
+		{
+			char *pair = strndup(p, n);
+			char *eq;
+			int rc;
+
+			if (pair == NULL)
+			{
+				pgmm_buf_append(err, "out of memory");
+				return -1;
+			}
+			eq = strchr(pair, '=');
+			if (eq == NULL)
+			{
+				pgmm_buf_printf(err, "invalid connection URI: pgmm option \"%s\" has no value", pair);
+				free(pair);
+				return -1;
+			}
+			*eq = '\0';
+			rc = apply_option(opts, pair, eq + 1, err);
+			free(pair);
+			if (rc < 0)
+				return -1;
+		}
+		else if (n > 0)
+		{
+			pgmm_buf_append(out, first ? "?" : "&");
+			pgmm_buf_append_len(out, p, n);
+			first = 0;
+		}
+		p += n;
+		if (*p == '&')
+			p++;
+	}
+	return 0;
+}
+
+int
+pgmm_conninfo_split(const char *conninfo, char **libpq_part,
+                    pgmm_options *opts, pgmm_buf *err)
+{
+	pgmm_buf out;
+	PQconninfoOption *parsed;
+	char *perr = NULL;
+	int rc;
+
+	opts->read_policy = PGMM_READ_LOCAL;
+	opts->retries = 1;
+	opts->id_block = 100;
+	opts->plan_cache = 1024;
+	opts->lazy = 1;
+	*libpq_part = NULL;
+	if (conninfo == NULL)
+	{
+		pgmm_buf_append(err, "connection string is NULL");
+		return -1;
+	}
+	pgmm_buf_init(&out);
+	if (is_uri(conninfo))
+		rc = split_uri(conninfo, &out, opts, err);
+	else
+	{
+		split_state st = {&out, opts};
+
+		rc = kv_scan(conninfo, split_cb, &st, err);
+	}
+	if (rc == 0 && !pgmm_buf_ok(&out))
+	{
+		pgmm_buf_append(err, "out of memory");
+		rc = -1;
+	}
+	if (rc < 0)
+	{
+		pgmm_buf_free(&out);
+		return -1;
+	}
+	/* Let libpq judge the rest now, so garbage fails with its own words. */
+	parsed = PQconninfoParse(pgmm_buf_str(&out), &perr);
+	if (parsed == NULL)
+	{
+		pgmm_buf_append(err, "invalid connection string: ");
+		pgmm_buf_append_pqmsg(err, perr ? perr : "out of memory");
+		PQfreemem(perr);
+		pgmm_buf_free(&out);
+		return -1;
+	}
+	PQconninfoFree(parsed);
+	*libpq_part = pgmm_buf_take(&out);
+	if (*libpq_part == NULL)
+	{
+		pgmm_buf_append(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+is_secret(const char *key)
+{
+	return strcmp(key, "password") == 0 || strcmp(key, "sslpassword") == 0;
+}
+
+static PQconninfoOption *
+parse_plain(const char *conninfo, pgmm_buf *err)
+{
+	char *lp = NULL;
+	pgmm_options o;
+	PQconninfoOption *opts;
+	char *perr = NULL;
+
+	if (pgmm_conninfo_split(conninfo, &lp, &o, err) < 0)
+		return NULL;
+	opts = PQconninfoParse(lp, &perr);
+	free(lp);
+	if (opts == NULL)
+	{
+		pgmm_buf_append(err, "invalid connection string: ");
+		pgmm_buf_append_pqmsg(err, perr ? perr : "out of memory");
+		PQfreemem(perr);
+	}
+	return opts;
+}
+
+char *
+pgmm_conninfo_strip_secrets(const char *conninfo, pgmm_buf *err)
+{
+	PQconninfoOption *opts = parse_plain(conninfo, err), *o;
+	pgmm_buf out;
+
+	if (opts == NULL)
+		return NULL;
+	pgmm_buf_init(&out);
+	for (o = opts; o->keyword; o++)
+		if (o->val && o->val[0] && !is_secret(o->keyword))
+			append_kv(&out, o->keyword, o->val);
+	PQconninfoFree(opts);
+	if (!pgmm_buf_ok(&out))
+	{
+		pgmm_buf_append(err, "out of memory");
+		pgmm_buf_free(&out);
+		return NULL;
+	}
+	return pgmm_buf_take(&out);
+}
+
+char *
+pgmm_conninfo_merge(const char *base, const char *overrides,
+                    const char *const *which, pgmm_buf *err)
+{
+	PQconninfoOption *b, *ov = NULL, *o, *v;
+	pgmm_buf out;
+
+	b = parse_plain(base, err);
+	if (b == NULL)
+		return NULL;
+	if (overrides && (ov = parse_plain(overrides, err)) == NULL)
+	{
+		PQconninfoFree(b);
+		return NULL;
+	}
+	pgmm_buf_init(&out);
+	for (o = b; o->keyword; o++)
+	{
+		const char *val = o->val;
+
+		if (ov && which)
+		{
+			const char *const *w;
+
+			for (w = which; *w; w++)
+				if (strcmp(*w, o->keyword) == 0)
+					for (v = ov; v->keyword; v++)
+						if (strcmp(v->keyword, o->keyword) == 0 && v->val && v->val[0] &&
+						    (val == NULL || val[0] == '\0'))
+							val = v->val;
+		}
+		if (val && val[0])
+			append_kv(&out, o->keyword, val);
+	}
+	PQconninfoFree(b);
+	if (ov)
+		PQconninfoFree(ov);
+	if (!pgmm_buf_ok(&out))
+	{
+		pgmm_buf_append(err, "out of memory");
+		pgmm_buf_free(&out);
+		return NULL;
+	}
+	return pgmm_buf_take(&out);
+}
+
+char *
+pgmm_conninfo_describe(const char *conninfo)
+{
+	pgmm_buf err, out;
+	PQconninfoOption *opts, *o;
+
+	pgmm_buf_init(&err);
+	pgmm_buf_init(&out);
+	opts = parse_plain(conninfo, &err);
+	pgmm_buf_free(&err);
+	if (opts == NULL)
+		return strdup("(unparseable conninfo)");
+	for (o = opts; o->keyword; o++)
+		if (o->val && o->val[0] &&
+		    (strcmp(o->keyword, "host") == 0 || strcmp(o->keyword, "hostaddr") == 0 ||
+		     strcmp(o->keyword, "port") == 0 || strcmp(o->keyword, "dbname") == 0))
+		{
+			if (out.len)
+				pgmm_buf_append(&out, " ");
+			pgmm_buf_printf(&out, "%s=%s", o->keyword, o->val);
+		}
+	PQconninfoFree(opts);
+	return pgmm_buf_take(&out);
+}

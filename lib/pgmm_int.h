@@ -1,0 +1,113 @@
+/*
+ * pgmm_int.h -- internal declarations shared by the library's files.
+ * Nothing here is part of the public interface.
+ */
+#ifndef PGMM_INT_H
+#define PGMM_INT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <libpq-fe.h>
+
+#include "pgmm.h"
+
+#if defined(__GNUC__)
+#define PGMM_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PGMM_PRINTF(f, a)
+#endif
+
+/* ------------------------------------------------------------ util.c */
+
+/* A growable NUL-terminated string.  After an allocation failure the buffer
+ * is "broken": len and further appends are ignored, pgmm_buf_ok() is 0. */
+typedef struct pgmm_buf
+{
+	char   *data;
+	size_t  len;
+	size_t  cap;
+	int     broken;
+} pgmm_buf;
+
+void pgmm_buf_init(pgmm_buf *b);
+void pgmm_buf_reset(pgmm_buf *b);
+void pgmm_buf_free(pgmm_buf *b);
+int  pgmm_buf_ok(const pgmm_buf *b);
+void pgmm_buf_append(pgmm_buf *b, const char *s);
+void pgmm_buf_append_len(pgmm_buf *b, const char *s, size_t n);
+void pgmm_buf_printf(pgmm_buf *b, const char *fmt, ...) PGMM_PRINTF(2, 3);
+void pgmm_buf_vprintf(pgmm_buf *b, const char *fmt, va_list ap);
+/* Append s as a SQL string literal / identifier (standard_conforming_strings). */
+void pgmm_buf_literal(pgmm_buf *b, const char *s);
+void pgmm_buf_ident(pgmm_buf *b, const char *s);
+/* The data, or a fixed "out of memory" text when broken; never NULL. */
+const char *pgmm_buf_str(const pgmm_buf *b);
+/* Give away the data (malloc'd) and reset; NULL when broken. */
+char *pgmm_buf_take(pgmm_buf *b);
+
+/* strdup that accepts NULL. */
+char *pgmm_strdup(const char *s);
+/* Trailing newlines removed from a libpq message (in a static-free copy). */
+void pgmm_buf_append_pqmsg(pgmm_buf *b, const char *msg);
+
+/* ------------------------------------------------------------ conninfo.c */
+
+/* pgmm's own connection options, stripped before libpq sees the string. */
+typedef struct pgmm_options
+{
+	int read_policy;      /* PGMM_READ_LOCAL / ANY / OWNER */
+	int retries;          /* stale-map retries (default 1) */
+	int id_block;         /* IDs reserved per round trip (default 100) */
+	int plan_cache;       /* statement plans kept (default 1024) */
+	int lazy;             /* open non-home connections lazily (default 1) */
+} pgmm_options;
+
+enum { PGMM_READ_LOCAL = 0, PGMM_READ_ANY = 1, PGMM_READ_OWNER = 2 };
+
+/*
+ * Split conninfo into libpq's part (a conninfo string, malloc'd, into
+ * *libpq_part) and pgmm's options.  -1 with a message in err when the
+ * string does not parse or an option is unknown/invalid.
+ */
+int pgmm_conninfo_split(const char *conninfo, char **libpq_part,
+                        pgmm_options *opts, pgmm_buf *err);
+/* conninfo without secrets (password, sslpassword, passfile values) and
+ * without pgmm options; malloc'd; NULL with err set on parse failure. */
+char *pgmm_conninfo_strip_secrets(const char *conninfo, pgmm_buf *err);
+/* base conninfo (from the catalog) with the keys of overrides laid on top
+ * (used to carry user/password of the -d string to the other masters).
+ * Only keys listed in which[] (NULL-terminated) are taken from overrides. */
+char *pgmm_conninfo_merge(const char *base, const char *overrides,
+                          const char *const *which, pgmm_buf *err);
+/* Short human form "host=… port=… dbname=…" for messages; malloc'd. */
+char *pgmm_conninfo_describe(const char *conninfo);
+
+/* ------------------------------------------------------------ catalog_sql.c */
+
+extern const char pgmm_catalog_sql[];   /* creates schema pgmm (run in a txn) */
+#define PGMM_CATALOG_VERSION 1
+#define PGMM_DEFAULT_STRIDE 10
+#define PGMM_DEFAULT_SHARDS 16
+#define PGMM_PUBLICATION "pgmm_pub"
+
+/* ------------------------------------------------------------ node set */
+
+typedef struct pgmm_node
+{
+	char   *name;
+	char   *conninfo;      /* what libpq gets (catalog conninfo + overrides) */
+	int     slot;
+	PGconn *conn;          /* NULL until opened */
+	int     server_version;
+} pgmm_node;
+
+/* Run sql on conn expecting status want; on failure append
+ * "master NAME: <what>: <server message>" to err and return NULL.
+ * On success the caller owns the result. */
+PGresult *pgmm_exec_check(PGconn *conn, const char *node, const char *sql,
+                          ExecStatusType want, pgmm_buf *err);
+/* As above for statements with no result worth keeping: 0 / -1. */
+int pgmm_exec_cmd(PGconn *conn, const char *node, const char *sql, pgmm_buf *err);
+
+#endif

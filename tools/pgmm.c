@@ -1,0 +1,292 @@
+/*
+ * pgmm -- the admin command: a thin layer over the admin API in pgmm.h.
+ *
+ *   pgmm init --node NAME=CONNINFO --node NAME=CONNINFO [...] [--stride N]
+ *   pgmm -d CONNINFO ddl 'SQL'
+ *   pgmm -d CONNINFO reference TABLE [--owner NAME]
+ *   pgmm -d CONNINFO distribute TABLE COLUMN [--shards S] [--colocate-with TABLE]
+ *   pgmm -d CONNINFO status [--json]
+ *   pgmm -d CONNINFO verify | recover | uninstall
+ *
+ * Exit status: 0 success, 1 the operation failed, 2 bad usage.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgmm.h"
+
+static const char usage_text[] =
+	"usage:\n"
+	"  pgmm init --node NAME=CONNINFO --node NAME=CONNINFO [...] [--stride N]\n"
+	"  pgmm [-d CONNINFO] ddl 'SQL'\n"
+	"  pgmm [-d CONNINFO] reference TABLE [--owner NAME]\n"
+	"  pgmm [-d CONNINFO] distribute TABLE COLUMN [--shards S] [--colocate-with TABLE]\n"
+	"  pgmm [-d CONNINFO] status [--json]\n"
+	"  pgmm [-d CONNINFO] verify      compare every pgmm table across masters\n"
+	"  pgmm [-d CONNINFO] recover     finish two-phase commits a failure left open\n"
+	"  pgmm [-d CONNINFO] uninstall   remove pgmm from every master (rows stay)\n"
+	"  pgmm --version | --help\n"
+	"-d names any one master (default: $PGMM_CONNINFO); pgmm finds the others in its catalog.\n";
+
+static int quiet;
+
+static void
+print_notice(void *arg, const char *msg)
+{
+	(void) arg;
+	if (!quiet)
+		fprintf(stderr, "pgmm: %s\n", msg);
+}
+
+static int
+usage(const char *msg)
+{
+	if (msg)
+		fprintf(stderr, "pgmm: %s\n", msg);
+	fputs(usage_text, stderr);
+	return 2;
+}
+
+static int
+parse_int(const char *s, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (end == s || *end != '\0' || v < 0 || v > 1000000)
+		return -1;
+	*out = (int) v;
+	return 0;
+}
+
+static int
+cmd_init(int argc, char **argv)
+{
+	const char **nodes = calloc((size_t) argc + 1, sizeof(char *));
+	int n = 0, stride = 0, i, rc;
+	char *err = NULL;
+
+	if (nodes == NULL)
+		return 1;
+	for (i = 0; i < argc; i++)
+	{
+		if (strcmp(argv[i], "--node") == 0 && i + 1 < argc)
+			nodes[n++] = argv[++i];
+		else if (strncmp(argv[i], "--node=", 7) == 0)
+			nodes[n++] = argv[i] + 7;
+		else if (strcmp(argv[i], "--stride") == 0 && i + 1 < argc)
+		{
+			if (parse_int(argv[++i], &stride) < 0 || stride < 2)
+			{
+				free(nodes);
+				return usage("--stride takes an integer of at least 2");
+			}
+		}
+		else
+		{
+			fprintf(stderr, "pgmm: init: unexpected argument \"%s\"\n", argv[i]);
+			free(nodes);
+			return usage(NULL);
+		}
+	}
+	rc = pgmm_admin_init(nodes, n, stride, &err);
+	free(nodes);
+	if (rc < 0)
+	{
+		fprintf(stderr, "pgmm: init failed: %s\n", err ? err : "out of memory");
+		free(err);
+		return 1;
+	}
+	if (!quiet)
+		printf("pgmm: cluster of %d masters initialised\n", n);
+	return 0;
+}
+
+static PGMMadmin *
+connect_admin(const char *conninfo)
+{
+	PGMMadmin *a;
+
+	if (conninfo == NULL)
+	{
+		usage("no master given: use -d CONNINFO or set PGMM_CONNINFO");
+		return NULL;
+	}
+	a = pgmm_admin_connect(conninfo);
+	if (a == NULL)
+	{
+		fprintf(stderr, "pgmm: out of memory\n");
+		return NULL;
+	}
+	if (!pgmm_admin_ok(a))
+	{
+		fprintf(stderr, "pgmm: %s\n", pgmm_admin_error(a));
+		pgmm_admin_finish(a);
+		return NULL;
+	}
+	pgmm_admin_set_notice(a, print_notice, NULL);
+	return a;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conninfo = getenv("PGMM_CONNINFO");
+	const char *command;
+	PGMMadmin *a;
+	int i = 1, rc = 0;
+
+	while (i < argc && argv[i][0] == '-')
+	{
+		if ((strcmp(argv[i], "-d") == 0 || strcmp(argv[i], "--dbname") == 0) && i + 1 < argc)
+		{
+			conninfo = argv[i + 1];
+			i += 2;
+		}
+		else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
+		{
+			quiet = 1;
+			i++;
+		}
+		else if (strcmp(argv[i], "--version") == 0)
+		{
+			printf("pgmm %s\n", pgmm_version());
+			return 0;
+		}
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+		{
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		else
+		{
+			fprintf(stderr, "pgmm: unknown option \"%s\"\n", argv[i]);
+			return usage(NULL);
+		}
+	}
+	if (i >= argc)
+		return usage("no command given");
+	command = argv[i++];
+	if (strcmp(command, "init") == 0)
+		return cmd_init(argc - i, argv + i);
+	if (strcmp(command, "help") == 0)
+	{
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(command, "ddl") != 0 && strcmp(command, "reference") != 0 && strcmp(command, "distribute") != 0 &&
+	    strcmp(command, "status") != 0 && strcmp(command, "verify") != 0 && strcmp(command, "recover") != 0 &&
+	    strcmp(command, "uninstall") != 0)
+	{
+		fprintf(stderr, "pgmm: unknown command \"%s\"\n", command);
+		return usage(NULL);
+	}
+	/* Check the arguments before connecting. */
+	if (strcmp(command, "ddl") == 0 && argc - i != 1)
+		return usage("ddl takes exactly one SQL argument");
+	if (strcmp(command, "distribute") == 0 && argc - i < 2)
+		return usage("distribute needs TABLE and COLUMN");
+	if (strcmp(command, "reference") == 0 && argc - i < 1)
+		return usage("reference needs TABLE");
+	a = connect_admin(conninfo);
+	if (a == NULL)
+		return conninfo ? 1 : 2;
+
+	if (strcmp(command, "ddl") == 0)
+		rc = pgmm_admin_ddl(a, argv[i]);
+	else if (strcmp(command, "reference") == 0)
+	{
+		const char *table = argv[i++], *owner = NULL;
+
+		for (; i < argc; i++)
+		{
+			if (strcmp(argv[i], "--owner") == 0 && i + 1 < argc)
+				owner = argv[++i];
+			else
+			{
+				pgmm_admin_finish(a);
+				return usage("reference: unexpected argument");
+			}
+		}
+		rc = pgmm_admin_reference(a, table, owner);
+	}
+	else if (strcmp(command, "distribute") == 0)
+	{
+		const char *table = argv[i], *column = argv[i + 1], *colo = NULL;
+		int shards = 0;
+
+		for (i += 2; i < argc; i++)
+		{
+			if (strcmp(argv[i], "--shards") == 0 && i + 1 < argc)
+			{
+				if (parse_int(argv[++i], &shards) < 0 || shards < 1 || shards > 4096)
+				{
+					pgmm_admin_finish(a);
+					return usage("--shards takes an integer from 1 to 4096");
+				}
+			}
+			else if (strcmp(argv[i], "--colocate-with") == 0 && i + 1 < argc)
+				colo = argv[++i];
+			else
+			{
+				pgmm_admin_finish(a);
+				return usage("distribute: unexpected argument");
+			}
+		}
+		rc = pgmm_admin_distribute(a, table, column, shards, colo);
+	}
+	else if (strcmp(command, "status") == 0)
+	{
+		int json = i < argc && strcmp(argv[i], "--json") == 0;
+		char *s;
+
+		if (i < argc && !json)
+		{
+			pgmm_admin_finish(a);
+			return usage("status: unexpected argument");
+		}
+		s = pgmm_admin_status(a, json);
+		if (s == NULL)
+			rc = -1;
+		else
+		{
+			fputs(s, stdout);
+			free(s);
+		}
+	}
+	else if (strcmp(command, "verify") == 0)
+	{
+		int diverged = 0;
+		char *s = pgmm_admin_verify(a, &diverged);
+
+		if (s == NULL)
+			rc = -1;
+		else
+		{
+			fputs(s, stdout);
+			free(s);
+			if (diverged)
+			{
+				fprintf(stderr, "pgmm: %d difference(s) between masters\n", diverged);
+				pgmm_admin_finish(a);
+				return 3;
+			}
+		}
+	}
+	else if (strcmp(command, "recover") == 0)
+	{
+		int n = 0;
+
+		rc = pgmm_admin_recover(a, &n);
+		if (rc == 0 && !quiet)
+			printf("pgmm: %d unfinished transaction(s) resolved\n", n);
+	}
+	else if (strcmp(command, "uninstall") == 0)
+		rc = pgmm_admin_uninstall(a);
+
+	if (rc < 0)
+		fprintf(stderr, "pgmm: %s failed: %s\n", command, pgmm_admin_error(a));
+	pgmm_admin_finish(a);
+	return rc < 0 ? 1 : 0;
+}
