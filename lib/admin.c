@@ -539,10 +539,10 @@ sub_name(pgmm_buf *b, const char *publisher, const char *subscriber)
 	pgmm_buf_printf(b, "pgmm_%s__%s", publisher, subscriber);
 }
 
-/* Create the full mesh of subscriptions; -1 leaves those created listed in
- * the return of *created (count) so the caller can drop them. */
+/* Create the full mesh of subscriptions (on failure the caller drops what
+ * was created). */
 static int
-create_mesh(PGMMadmin *a, char **full_conninfo)
+create_mesh(PGMMadmin *a, char **full_conninfo, const char *cluster_id)
 {
 	int i, j;
 
@@ -559,7 +559,10 @@ create_mesh(PGMMadmin *a, char **full_conninfo)
 			sub_name(&sql, a->nodes[j].name, a->nodes[i].name);
 			pgmm_buf_append(&sql, " CONNECTION ");
 			pgmm_buf_literal(&sql, full_conninfo[j]);
-			pgmm_buf_append(&sql, " PUBLICATION " PGMM_PUBLICATION " WITH (copy_data = false");
+			/* Slot names are per server, not per database: the cluster id
+			 * keeps two pgmm clusters on the same servers apart. */
+			pgmm_buf_printf(&sql, " PUBLICATION " PGMM_PUBLICATION " WITH (copy_data = false, slot_name = 'pgmm_%.8s_%s__%s'",
+			                cluster_id, a->nodes[j].name, a->nodes[i].name);
 			if (a->nodes[i].server_version >= 160000)
 				pgmm_buf_append(&sql, ", origin = none");
 			pgmm_buf_append(&sql, ")");
@@ -843,7 +846,7 @@ pgmm_admin_init(const char *const *specs, int nspecs, int stride, char **errmsg)
 	if (prepare_commit_all(a, 1) < 0)
 		goto out;
 	notice(a, "catalog installed on %d masters (cluster %s)", nspecs, cluster_id);
-	if (create_mesh(a, full) < 0)
+	if (create_mesh(a, full, cluster_id) < 0)
 	{
 		/* Undo everything so nothing is half done. */
 		pgmm_buf keep;
@@ -1726,6 +1729,7 @@ json_str(pgmm_buf *b, const char *s)
 typedef struct sub_row
 {
 	char  *sub;        /* subscription name */
+	char  *slot;       /* its slot on the publisher */
 	int    subscriber;
 	int    publisher;
 	int    enabled;
@@ -1800,7 +1804,7 @@ pgmm_admin_status(PGMMadmin *a, int json)
 		PQclear(x);
 		/* Subscriptions this master has (it is the subscriber). */
 		x = PQexec(n->conn,
-		           "SELECT s.subname, s.subenabled::text, "
+		           "SELECT s.subname, s.subenabled::text, coalesce(s.subslotname::text, ''), "
 		           "  EXISTS (SELECT 1 FROM pg_catalog.pg_stat_subscription st WHERE st.subid = s.oid "
 		           "          AND st.relid IS NULL AND st.pid IS NOT NULL)::text, "
 		           "  coalesce(ss.apply_error_count, 0), coalesce(ss.sync_error_count, 0), "
@@ -1824,11 +1828,12 @@ pgmm_admin_status(PGMMadmin *a, int json)
 				s->sub = strdup(name);
 				s->subscriber = i;
 				s->publisher = node_index(a, pub);
+				s->slot = strdup(PQgetvalue(x, r, 2));
 				s->enabled = PQgetvalue(x, r, 1)[0] == 't';
-				s->worker = PQgetvalue(x, r, 2)[0] == 't';
-				s->apply_errors = atoll(PQgetvalue(x, r, 3));
-				s->sync_errors = atoll(PQgetvalue(x, r, 4));
-				s->not_ready = atoll(PQgetvalue(x, r, 5));
+				s->worker = PQgetvalue(x, r, 3)[0] == 't';
+				s->apply_errors = atoll(PQgetvalue(x, r, 4));
+				s->sync_errors = atoll(PQgetvalue(x, r, 5));
+				s->not_ready = atoll(PQgetvalue(x, r, 6));
 				s->lag_bytes = -1;
 				s->lag_seconds = -1;
 				nsubs++;
@@ -1846,13 +1851,13 @@ pgmm_admin_status(PGMMadmin *a, int json)
 		           "SELECT sl.slot_name::text, sl.active::text, "
 		           "  coalesce(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), sl.confirmed_flush_lsn), 0)::bigint, "
 		           "  coalesce(extract(epoch FROM (SELECT max(r.replay_lag) FROM pg_catalog.pg_stat_replication r "
-		           "                               WHERE r.application_name = sl.slot_name)), 0)::float8 "
+		           "                               WHERE r.pid = sl.active_pid)), 0)::float8 "
 		           "FROM pg_catalog.pg_replication_slots sl WHERE sl.slot_name LIKE 'pgmm\\_%' "
 		           "AND sl.database = current_database()");
 		if (x && PQresultStatus(x) == PGRES_TUPLES_OK)
 			for (r = 0; r < PQntuples(x); r++)
 				for (j = 0; j < nsubs; j++)
-					if (subs[j].publisher == i && strcmp(subs[j].sub, PQgetvalue(x, r, 0)) == 0)
+					if (subs[j].publisher == i && subs[j].slot && strcmp(subs[j].slot, PQgetvalue(x, r, 0)) == 0)
 					{
 						subs[j].slot_found = 1;
 						subs[j].slot_active = PQgetvalue(x, r, 1)[0] == 't';
@@ -2047,7 +2052,10 @@ out:
 	free(errs);
 	free(prepared);
 	for (j = 0; subs && j < nsubs; j++)
+	{
 		free(subs[j].sub);
+		free(subs[j].slot);
+	}
 	free(subs);
 	PQclear(tables);
 	PQclear(shards);

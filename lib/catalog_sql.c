@@ -132,6 +132,24 @@ const char pgmm_catalog_sql[] =
 "END\n"
 "$$;\n"
 
+/* Raise an error with a pgmm SQLSTATE: the router uses it so that errors
+ * it decides (PM002, PM004, ...) reach the application as real server
+ * errors, with every libpq error field set. */
+"CREATE FUNCTION pgmm.raise(code text, message text, detail text DEFAULT NULL, hint text DEFAULT NULL)\n"
+"RETURNS void LANGUAGE plpgsql AS $$\n"
+"BEGIN\n"
+"  IF detail IS NOT NULL AND hint IS NOT NULL THEN\n"
+"    RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message, DETAIL = detail, HINT = hint;\n"
+"  ELSIF detail IS NOT NULL THEN\n"
+"    RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message, DETAIL = detail;\n"
+"  ELSIF hint IS NOT NULL THEN\n"
+"    RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message, HINT = hint;\n"
+"  ELSE\n"
+"    RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message;\n"
+"  END IF;\n"
+"END\n"
+"$$;\n"
+
 /* Put the guards on relation rel (owner NULL: take them off), only when
  * they are missing or name another owner. */
 "CREATE FUNCTION pgmm._guard(s text, rel text, owner text, descr text) RETURNS void\n"
