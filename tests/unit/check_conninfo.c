@@ -1,0 +1,236 @@
+/*
+ * Unit tests (no server) for conninfo handling and the string buffer:
+ * pgmm options are split off, secrets never survive stripping, merges carry
+ * only the keys asked for, garbage fails with libpq's own words.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgmm_int.h"
+
+static char *
+split_ok(const char *ci, pgmm_options *o)
+{
+	pgmm_buf err;
+	char *lp = NULL;
+
+	pgmm_buf_init(&err);
+	ck_assert_msg(pgmm_conninfo_split(ci, &lp, o, &err) == 0, "split failed: %s", pgmm_buf_str(&err));
+	pgmm_buf_free(&err);
+	return lp;
+}
+
+static char *
+split_err(const char *ci)
+{
+	pgmm_buf err;
+	pgmm_options o;
+	char *lp = (char *) 1;
+
+	pgmm_buf_init(&err);
+	ck_assert_int_eq(pgmm_conninfo_split(ci, &lp, &o, &err), -1);
+	ck_assert_ptr_null(lp);
+	return pgmm_buf_take(&err);
+}
+
+START_TEST(test_split_defaults)
+{
+	pgmm_options o;
+	char *lp = split_ok("host=127.0.0.1 port=5432 dbname=x", &o);
+
+	ck_assert_str_eq(lp, "host='127.0.0.1' port='5432' dbname='x'");
+	ck_assert_int_eq(o.read_policy, PGMM_READ_LOCAL);
+	ck_assert_int_eq(o.retries, 1);
+	ck_assert_int_eq(o.id_block, 100);
+	ck_assert_int_eq(o.plan_cache, 1024);
+	free(lp);
+}
+END_TEST
+
+START_TEST(test_split_options)
+{
+	pgmm_options o;
+	char *lp = split_ok("pgmm_read=owner host=h pgmm_retries=3 pgmm_id_block = 500 dbname='a b' pgmm_plan_cache=0", &o);
+
+	ck_assert_str_eq(lp, "host='h' dbname='a b'");
+	ck_assert_int_eq(o.read_policy, PGMM_READ_OWNER);
+	ck_assert_int_eq(o.retries, 3);
+	ck_assert_int_eq(o.id_block, 500);
+	ck_assert_int_eq(o.plan_cache, 0);
+	free(lp);
+	lp = split_ok("postgresql://u@h:5/db?pgmm_read=any&sslmode=disable&pgmm_retries=0", &o);
+	ck_assert_str_eq(lp, "postgresql://u@h:5/db?sslmode=disable");
+	ck_assert_int_eq(o.read_policy, PGMM_READ_ANY);
+	ck_assert_int_eq(o.retries, 0);
+	free(lp);
+}
+END_TEST
+
+START_TEST(test_split_quoting)
+{
+	pgmm_options o;
+	char *lp = split_ok("password='it\\'s \\\\ x' host=h", &o);
+
+	ck_assert_str_eq(lp, "password='it\\'s \\\\ x' host='h'");
+	free(lp);
+}
+END_TEST
+
+START_TEST(test_split_errors)
+{
+	char *e;
+
+	e = split_err(NULL);
+	ck_assert_ptr_nonnull(strstr(e, "NULL"));
+	free(e);
+	e = split_err("pgmm_read=sideways");
+	ck_assert_ptr_nonnull(strstr(e, "expected local, any or owner"));
+	free(e);
+	e = split_err("pgmm_nonsense=1");
+	ck_assert_ptr_nonnull(strstr(e, "unknown pgmm option"));
+	free(e);
+	e = split_err("pgmm_retries=99");
+	ck_assert_ptr_nonnull(strstr(e, "from 0 to 10"));
+	free(e);
+	e = split_err("pgmm_id_block=abc");
+	ck_assert_ptr_nonnull(strstr(e, "pgmm_id_block"));
+	free(e);
+	e = split_err("host=h dbname");
+	ck_assert_ptr_nonnull(strstr(e, "missing \"=\""));
+	free(e);
+	e = split_err("host='unterminated");
+	ck_assert_ptr_nonnull(strstr(e, "unterminated"));
+	free(e);
+	e = split_err("this is not a conninfo");
+	ck_assert_ptr_nonnull(strstr(e, "invalid connection string"));
+	free(e);
+	e = split_err("hots=localhost");   /* libpq's own check of keywords */
+	ck_assert_ptr_nonnull(strstr(e, "hots"));
+	free(e);
+	e = split_err("postgresql://h/db?pgmm_read");
+	ck_assert_ptr_nonnull(strstr(e, "no value"));
+	free(e);
+}
+END_TEST
+
+START_TEST(test_strip_secrets)
+{
+	pgmm_buf err;
+	char *s;
+
+	pgmm_buf_init(&err);
+	s = pgmm_conninfo_strip_secrets("host=a,b port=1,2 password=secret sslpassword=x user=u "
+	                                "target_session_attrs=read-write pgmm_read=any", &err);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_null(strstr(s, "secret"));
+	ck_assert_ptr_null(strstr(s, "sslpassword"));
+	ck_assert_ptr_null(strstr(s, "pgmm_"));
+	ck_assert_ptr_nonnull(strstr(s, "host='a,b'"));
+	ck_assert_ptr_nonnull(strstr(s, "target_session_attrs='read-write'"));
+	free(s);
+	s = pgmm_conninfo_strip_secrets("postgresql://u:pw@h/db", &err);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_null(strstr(s, "pw"));
+	free(s);
+	ck_assert_ptr_null(pgmm_conninfo_strip_secrets("garbage garbage", &err));
+	pgmm_buf_free(&err);
+}
+END_TEST
+
+START_TEST(test_merge)
+{
+	static const char *const keys[] = {"user", "password", NULL};
+	pgmm_buf err;
+	char *s;
+
+	pgmm_buf_init(&err);
+	s = pgmm_conninfo_merge("host=b port=2 dbname=d", "host=a port=1 user=u password=p dbname=e", keys, &err);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(strstr(s, "host='b'"));
+	ck_assert_ptr_nonnull(strstr(s, "port='2'"));
+	ck_assert_ptr_nonnull(strstr(s, "dbname='d'"));
+	ck_assert_ptr_nonnull(strstr(s, "user='u'"));
+	ck_assert_ptr_nonnull(strstr(s, "password='p'"));
+	free(s);
+	/* The base's own user wins. */
+	s = pgmm_conninfo_merge("host=b user=mine", "user=u", keys, &err);
+	ck_assert_ptr_nonnull(strstr(s, "user='mine'"));
+	free(s);
+	pgmm_buf_free(&err);
+}
+END_TEST
+
+START_TEST(test_describe)
+{
+	char *d = pgmm_conninfo_describe("host=h port=5 dbname=x password=p user=u");
+
+	ck_assert_str_eq(d, "dbname=x host=h port=5");
+	free(d);
+	d = pgmm_conninfo_describe("not valid");
+	ck_assert_str_eq(d, "(unparseable conninfo)");
+	free(d);
+}
+END_TEST
+
+START_TEST(test_buf)
+{
+	pgmm_buf b;
+	char *s;
+	int i;
+
+	pgmm_buf_init(&b);
+	ck_assert_str_eq(pgmm_buf_str(&b), "");
+	for (i = 0; i < 1000; i++)
+		pgmm_buf_printf(&b, "%d,", i);
+	ck_assert(pgmm_buf_ok(&b));
+	ck_assert_int_eq(strncmp(pgmm_buf_str(&b), "0,1,2,", 6), 0);
+	pgmm_buf_reset(&b);
+	pgmm_buf_literal(&b, "it's");
+	pgmm_buf_append(&b, " ");
+	pgmm_buf_ident(&b, "a\"b");
+	ck_assert_str_eq(pgmm_buf_str(&b), "'it''s' \"a\"\"b\"");
+	pgmm_buf_reset(&b);
+	pgmm_buf_append_pqmsg(&b, "ERROR:  boom\n\n");
+	ck_assert_str_eq(pgmm_buf_str(&b), "ERROR:  boom");
+	s = pgmm_buf_take(&b);
+	ck_assert_str_eq(s, "ERROR:  boom");
+	free(s);
+	ck_assert_str_eq(pgmm_buf_str(&b), "");
+	pgmm_buf_free(&b);
+}
+END_TEST
+
+static Suite *
+conninfo_suite(void)
+{
+	Suite *s = suite_create("conninfo");
+	TCase *tc = tcase_create("split");
+
+	tcase_add_test(tc, test_split_defaults);
+	tcase_add_test(tc, test_split_options);
+	tcase_add_test(tc, test_split_quoting);
+	tcase_add_test(tc, test_split_errors);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("rewrite");
+	tcase_add_test(tc, test_strip_secrets);
+	tcase_add_test(tc, test_merge);
+	tcase_add_test(tc, test_describe);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("buf");
+	tcase_add_test(tc, test_buf);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(conninfo_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
