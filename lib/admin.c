@@ -1593,11 +1593,7 @@ pgmm_admin_distribute(PGMMadmin *a, const char *table, const char *column, int s
 	       "     AND NOT b.attisdropped AND b.attnum <= a.attnum), "
 	       "  (SELECT pg_catalog.string_agg(i.indexrelid::regclass::text, ', ') FROM pg_catalog.pg_index i "
 	       "    WHERE i.indrelid = a.attrelid AND i.indisunique AND NOT (a.attnum = ANY (i.indkey::int2[]))), "
-	       "  a.attgenerated::text, "
-	       "  (SELECT count(*) FROM pg_catalog.pg_index i WHERE i.indrelid = a.attrelid AND i.indisunique "
-	       "     AND (a.attnum = ANY (i.indkey::int2[])) AND i.indclass[pg_catalog.array_position(i.indkey::int2[], a.attnum) - 1] "
-	       "     <> (SELECT oc.oid FROM pg_catalog.pg_opclass oc JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod "
-	       "          WHERE am.amname = 'btree' AND oc.opcdefault AND oc.opcintype = a.atttypid LIMIT 1)) "
+	       "  a.attgenerated::text "
 	       "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
 	       "LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation "
 	       "WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped",

@@ -74,4 +74,26 @@ int pgmm_key_hash_binary(pgmm_keytype t, unsigned int param_type,
 /* (hash + PGMM_HASH_PARTITION_ADD) mod modulus; modulus > 0. */
 uint32_t pgmm_hash_remainder(uint64_t hash, uint32_t modulus);
 
+/*
+ * Variants for a key column declared with a type modifier (the column's
+ * pg_attribute.atttypmod; -1 means none, and then these are exactly the
+ * functions above).  The server coerces a value to the column's typmod
+ * before routing it, so the hash depends on it: numeric(p,s) rounds to s
+ * decimal places (and refuses values wider than p digits),
+ * timestamp(p)/timestamptz(p) round to p fractional digits, varchar(n)
+ * silently cuts excess trailing spaces and char(n) refuses over-long
+ * values.  Typmods of other key types are ignored.
+ */
+int pgmm_key_hash_text_typmod(pgmm_keytype t, int32_t typmod,
+                              const char *val, size_t len,
+                              uint64_t *hash, char *err, size_t errlen);
+int pgmm_key_hash_binary_typmod(pgmm_keytype t, int32_t typmod,
+                                unsigned int param_type,
+                                const char *val, size_t len,
+                                uint64_t *hash, char *err, size_t errlen);
+
+/* The remainder a SQL NULL key goes to: always 0 (the server skips NULL
+ * columns when combining hashes, leaving 0). */
+#define PGMM_NULL_KEY_REMAINDER 0
+
 #endif
