@@ -7,7 +7,7 @@
  * a WHERE clause -- and says "unknown" for anything else.  The lexer knows
  * PostgreSQL's quoting: '' strings (with '' escapes), E'' strings (backslash
  * escapes), U&'' strings, B''/X'' bit strings, $tag$ dollar quoting, nested
- * /* comments *\/, -- comments, "quoted" identifiers (with "" escapes),
+ * C-style comments, -- comments, "quoted" identifiers (with "" escapes),
  * U&"" identifiers, $n parameters, :: casts.
  */
 #ifndef PGMM_SQLPARSE_H
@@ -94,9 +94,45 @@ typedef struct pgmm_stmt
  * out of memory or unterminated quotes/comments (the server would refuse the
  * text too); text the recogniser does not understand is kind OTHER, not an
  * error.
+ *
+ * Details a router may rely on (lib/sqlparse.c has the full list):
+ *  - A NUL byte ends the text, as it does for libpq.  Texts over 1 GiB (the
+ *    server's limit) are refused with -1.
+ *  - The server is assumed to be PostgreSQL 16+ with UTF-8 encoding and
+ *    standard_conforming_strings on; a constant whose meaning depends on the
+ *    version (E'\v') is EXPR.
+ *  - Kind INSERT / UPDATE / DELETE always comes with a table (three-part
+ *    names, ragged VALUES, a SET list or INSERT shape not understood, and
+ *    OVERRIDING USER VALUE make the statement OTHER).  SELECT ... INTO is
+ *    DDL (it creates a table).  INSERT ... ON CONFLICT DO UPDATE also fills
+ *    nsets/set_cols.
+ *  - conds only holds terms whose value is a constant or parameter (never
+ *    EXPR or DEFAULT) and whose column surely belongs to the target: a
+ *    qualifier must be the table name (or its alias), and with UPDATE ...
+ *    FROM / DELETE ... USING unqualified columns are left out.  A term in
+ *    parentheses is unwrapped: WHERE (id = 1) gives id = 1.  A SELECT has
+ *    conds only when table is set.
+ *  - NUMBER text keeps the spelling (1.5e-3, .5) except that underscores
+ *    are dropped (1_000 -> "1000") and 0x/0o/0b integers become decimal
+ *    ("31"; EXPR beyond 64 bits).
+ *  - cast is the type as written, lower-cased, single blanks, typmods
+ *    without blanks, one "[]" for arrays, quoted names with their quotes:
+ *    "int8", "pg_catalog.int8", "character varying(10)", "\"char\"".  Only
+ *    one cast is understood ('5'::text::int8 is EXPR).  B'..'/X'..' are
+ *    STRING with the bits as text and cast "bit"; N'..' has cast "bpchar".
+ *  - max_param counts only parameter tokens $1..$65535 ($0, $70000 and
+ *    $1abc are errors for the server and are not counted).
+ *  - locking is set by FOR UPDATE/SHARE anywhere, subqueries included.
  */
 int pgmm_sql_parse(const char *sql, size_t len, pgmm_stmt **out,
                    char *err, size_t errlen);
 void pgmm_stmt_free(pgmm_stmt *st);
+
+/*
+ * Testing only: make the nth memory allocation made by pgmm_sql_parse from
+ * now on (in this thread) fail, so tests can prove that every out-of-memory
+ * path returns -1 cleanly; 0 switches it off.
+ */
+void pgmm_sqlparse_fail_alloc(int n);
 
 #endif

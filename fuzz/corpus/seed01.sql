@@ -1,0 +1,1 @@
+INSERT INTO expedientes (id, estado, titulo) VALUES (1, 2, 'a'), ($1, $2, $3) RETURNING id

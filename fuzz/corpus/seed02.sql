@@ -1,0 +1,1 @@
+insert into "My Schema"."Tbl" values (DEFAULT, E'it\'s', $$x$$, -5, '2024-01-01'::date, CAST('7' AS int8), int8 '9')

@@ -1,0 +1,1 @@
+UPDATE public.expedientes SET titulo = 'x', estado = estado + 1 WHERE id = 42 AND estado <> 3

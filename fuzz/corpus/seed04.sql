@@ -1,0 +1,1 @@
+UPDATE t SET (a, b) = (1, 2) FROM u WHERE t.id = $1 AND u.k = t.k RETURNING *

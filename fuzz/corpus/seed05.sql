@@ -1,0 +1,1 @@
+DELETE FROM ONLY t x USING u WHERE 7 = x.id AND (k = 'a' AND (m BETWEEN 1 AND 2)) OR id = 2

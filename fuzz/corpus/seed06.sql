@@ -1,0 +1,1 @@
+SELECT * FROM expedientes e WHERE e.id = $1::bigint AND CASE WHEN a OR b THEN true END FOR UPDATE; SELECT a FROM t1 JOIN t2 ON t1.x = t2.x

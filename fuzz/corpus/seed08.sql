@@ -1,0 +1,1 @@
+begin; BEGIN ISOLATION LEVEL SERIALIZABLE; start transaction; commit; end; rollback; abort; rollback to savepoint s; savepoint s; release s

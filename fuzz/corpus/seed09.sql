@@ -1,0 +1,1 @@
+set search_path = x; reset all; create table t (a int); prepare transaction 'x'; copy t from stdin; do $$ begin end $$

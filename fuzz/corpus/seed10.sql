@@ -1,0 +1,1 @@
+select 'it''s', E'\n\x41\101\u0041\uD83D\uDE00', U&'d!0061t!+000061' UESCAPE '!', U&"d\0061t"

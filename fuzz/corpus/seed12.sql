@@ -1,0 +1,2 @@
+/* nested /* comment */ still */ select 1 -- to end of line
+; ;

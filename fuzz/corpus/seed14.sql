@@ -1,0 +1,1 @@
+insert into t values ('5'::int4, $1::bigint, CAST($1 AS integer), (5)::int, 'x'::character varying(10)[], '1'::timestamp(3) with time zone, double precision '1')

@@ -1,0 +1,1 @@
+select * into t2 from t where id = 1; select a is distinct from b from t as a(x) where x = 1

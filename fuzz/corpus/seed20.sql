@@ -1,0 +1,1 @@
+select ((((((((((1)))))))))) from f(x) , u natural join v tablesample bernoulli(1)
