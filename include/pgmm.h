@@ -56,10 +56,40 @@ PGMM_EXPORT const char *pgmm_version(void);
 
 typedef struct pgmm_conn PGMMconn;  /* opaque */
 
-/* Connect to any one master (libpq conninfo string, plus pgmm's own
- * options, see README); reads the cluster catalog. Never NULL unless out of
- * memory: check pgmm_status(). */
+/*
+ * Connect to any one master ("home": a libpq conninfo string or URI, plus
+ * pgmm's own options below); reads the cluster catalog in one round trip and
+ * learns the other masters, which are connected lazily (with the home
+ * string's user, password, SSL and timeout settings laid over the catalog's
+ * conninfo; a multi-host conninfo such as host=a,b
+ * target_session_attrs=read-write is passed to libpq unchanged).  Never NULL
+ * unless out of memory: check pgmm_status().
+ *
+ * pgmm's options (all start with "pgmm_", are removed before libpq sees the
+ * string, and an unknown one is an error):
+ *   pgmm_read=local|any|owner  where SELECTs go outside a transaction:
+ *       local (default) the home master; any: round-robin over the masters
+ *       that are up (only for statements on pgmm tables); owner: the owner
+ *       of the key when the WHERE clause gives it (read-your-writes), the
+ *       owner of a reference table, else the home master.
+ *   pgmm_retries=N (0..10, default 1)  how often a write refused with PM001
+ *       outside a transaction is retried after refreshing the map.
+ *   pgmm_id_block=N (default 100)  IDs reserved per round trip by
+ *       pgmm_next_id.
+ *   pgmm_plan_cache=N (default 1024; 0 disables)  statement plans kept.
+ *   pgmm_lazy=0|1 (default 1)  0 connects every master at pgmm_connect.
+ *   pgmm_reconnect_interval=MS (default 1000)  a master that failed to
+ *       connect is skipped by balanced choices (INSERT without key, reads
+ *       under pgmm_read=any/local fallback) for this long; a statement that
+ *       needs that master always tries to reconnect at once.
+ *   pgmm_2pc=0|1 (default 0)  commit a broadcast UPDATE/DELETE with
+ *       two-phase commit, so it is atomic across masters (needs
+ *       max_prepared_transactions > 0, which `pgmm init` checks).
+ */
 PGMM_EXPORT PGMMconn *pgmm_connect(const char *conninfo);
+/* Keyword/value form (as PQconnectdbParams; pgmm_* keywords allowed). */
+PGMM_EXPORT PGMMconn *pgmm_connect_params(const char *const *keywords, const char *const *values,
+	int expand_dbname);
 PGMM_EXPORT ConnStatusType pgmm_status(const PGMMconn *conn);
 PGMM_EXPORT const char *pgmm_error_message(const PGMMconn *conn);
 PGMM_EXPORT void pgmm_finish(PGMMconn *conn);
@@ -77,8 +107,108 @@ PGMM_EXPORT PGTransactionStatusType pgmm_transaction_status(const PGMMconn *conn
 /* Reserve IDs for table's key locally (block size: conninfo option
  * pgmm_id_block); 0 / -1. */
 PGMM_EXPORT int pgmm_next_id(PGMMconn *conn, const char *table, int64_t *id) PGMM_WARN_UNUSED;
-/* Name of the master that ran the last statement (NULL before any). */
+/* Name of the master that ran the last statement: NULL before any and when
+ * pgmm answered without a master (a deferred BEGIN, an empty query, a
+ * refusal); a comma-separated list for a broadcast UPDATE/DELETE. */
 PGMM_EXPORT const char *pgmm_last_node(const PGMMconn *conn);
+
+/*
+ * Routing rules in brief (docs/router.md has them all):
+ *   - INSERT/UPDATE/DELETE whose key is given (literal or $n, text or binary
+ *     parameter): the owner of the key's shard; a reference table: its owner;
+ *     INSERT without the key: round-robin over the up masters owning shards
+ *     (the key's DEFAULT picks an owned shard); UPDATE/DELETE without the
+ *     key: every owner in owned-rows-only mode, the affected rows added up
+ *     (pgmm_cmd_tuples / pgmm_result_cmd_tuples).
+ *   - Refused with SQLSTATE PM004: DDL (use pgmm_admin_ddl), a multi-row
+ *     INSERT whose rows have different owners, an UPDATE of the key column,
+ *     COPY, a string holding several statements.  A key that is not a valid
+ *     value of the key type fails before anything is sent (22P02 etc.).
+ *   - BEGIN is deferred: the transaction binds to the master of its first
+ *     statement that needs one; a later statement for another master fails
+ *     with PM002 naming both.  SET/RESET apply to every connection (and are
+ *     replayed on connections opened later); SET LOCAL, SAVEPOINT etc. go
+ *     to the transaction's master.
+ *   - Statements pgmm cannot classify (WITH, CALL, DO, MERGE, EXPLAIN
+ *     ANALYZE, ...) run on the transaction's master, else on the home
+ *     master.
+ *   - A master that is down makes the statements that need it fail at once
+ *     with PM005 naming it; the next statement that needs it reconnects.
+ */
+
+/* Affected rows of the last statement as text ("" when none): for a
+ * broadcast UPDATE/DELETE, the total over every master. */
+PGMM_EXPORT const char *pgmm_cmd_tuples(const PGMMconn *conn);
+
+/* Result accessors that know pgmm's additions: the command status and row
+ * count of a broadcast (total over the masters) or of a deferred BEGIN, and
+ * the SQLSTATE/message of an error made without any master reachable.  For
+ * every other result they return what libpq's PQcmdStatus, PQcmdTuples,
+ * PQresultErrorMessage and PQresultErrorField return. */
+PGMM_EXPORT char *pgmm_result_cmd_status(PGresult *res);
+PGMM_EXPORT char *pgmm_result_cmd_tuples(PGresult *res);
+PGMM_EXPORT char *pgmm_result_error_message(const PGresult *res);
+PGMM_EXPORT char *pgmm_result_error_field(const PGresult *res, int fieldcode);
+/* Shorthand: the SQLSTATE of an error result (NULL when none). */
+PGMM_EXPORT const char *pgmm_result_sqlstate(const PGresult *res);
+
+/* Like pgmm_next_id, but an ID whose shard is owned by master node (NULL:
+ * the master the transaction is bound to, else any). */
+PGMM_EXPORT int pgmm_next_id_for(PGMMconn *conn, const char *table, const char *node,
+	int64_t *id) PGMM_WARN_UNUSED;
+
+/* The map: its epoch, the masters, the owner of a key. */
+PGMM_EXPORT int64_t pgmm_map_epoch(const PGMMconn *conn);
+PGMM_EXPORT int pgmm_node_count(const PGMMconn *conn);
+PGMM_EXPORT const char *pgmm_node_name(const PGMMconn *conn, int i);
+PGMM_EXPORT const char *pgmm_home_node(const PGMMconn *conn);
+/* Name of the master owning the row of table with key (text form; NULL
+ * key: a SQL NULL); for a reference table its owner.  NULL on error. */
+PGMM_EXPORT const char *pgmm_key_owner(PGMMconn *conn, const char *table, const char *key);
+/* Compare the catalog epoch with the map's and reload the map when it
+ * changed: 1 reloaded, 0 unchanged, -1 failure (the old map is kept). */
+PGMM_EXPORT int pgmm_refresh_map(PGMMconn *conn);
+/* Called after a new map was installed (tests, bindings). */
+typedef void (*pgmm_map_hook_fn)(void *arg, int64_t old_epoch, int64_t new_epoch);
+PGMM_EXPORT void pgmm_set_map_hook(PGMMconn *conn, pgmm_map_hook_fn fn, void *arg);
+
+/* ------------------------------------------------- libpq-shaped helpers
+ * The libpq calls of the same name, applied to the cluster connection (most
+ * answer for the home master).  pgmm_compat.h maps libpq's names onto them. */
+PGMM_EXPORT PGMMconn *pgmm_setdb_login(const char *pghost, const char *pgport,
+	const char *pgoptions, const char *pgtty, const char *dbName,
+	const char *login, const char *pwd);
+PGMM_EXPORT char *pgmm_conn_error_message(const PGMMconn *conn);
+PGMM_EXPORT int pgmm_server_version(const PGMMconn *conn);
+PGMM_EXPORT int pgmm_protocol_version(const PGMMconn *conn);
+PGMM_EXPORT const char *pgmm_parameter_status(const PGMMconn *conn, const char *paramName);
+PGMM_EXPORT char *pgmm_conn_db(const PGMMconn *conn);
+PGMM_EXPORT char *pgmm_conn_user(const PGMMconn *conn);
+PGMM_EXPORT char *pgmm_conn_pass(const PGMMconn *conn);
+PGMM_EXPORT char *pgmm_conn_host(const PGMMconn *conn);
+PGMM_EXPORT char *pgmm_conn_port(const PGMMconn *conn);
+PGMM_EXPORT char *pgmm_conn_options(const PGMMconn *conn);
+PGMM_EXPORT int pgmm_backend_pid(const PGMMconn *conn);
+PGMM_EXPORT int pgmm_client_encoding(const PGMMconn *conn);
+PGMM_EXPORT int pgmm_set_client_encoding(PGMMconn *conn, const char *encoding);
+PGMM_EXPORT int pgmm_connection_needs_password(const PGMMconn *conn);
+PGMM_EXPORT int pgmm_connection_used_password(const PGMMconn *conn);
+PGMM_EXPORT int pgmm_ssl_in_use(const PGMMconn *conn);
+PGMM_EXPORT void pgmm_reset(PGMMconn *conn);
+PGMM_EXPORT char *pgmm_escape_literal(PGMMconn *conn, const char *str, size_t len);
+PGMM_EXPORT char *pgmm_escape_identifier(PGMMconn *conn, const char *str, size_t len);
+PGMM_EXPORT size_t pgmm_escape_string_conn(PGMMconn *conn, char *to, const char *from,
+	size_t length, int *error);
+PGMM_EXPORT unsigned char *pgmm_escape_bytea_conn(PGMMconn *conn, const unsigned char *from,
+	size_t from_length, size_t *to_length);
+PGMM_EXPORT PGresult *pgmm_make_empty_result(PGMMconn *conn, ExecStatusType status);
+PGMM_EXPORT PQnoticeProcessor pgmm_set_notice_processor(PGMMconn *conn, PQnoticeProcessor proc,
+	void *arg);
+PGMM_EXPORT PQnoticeReceiver pgmm_set_notice_receiver(PGMMconn *conn, PQnoticeReceiver proc,
+	void *arg);
+PGMM_EXPORT PGVerbosity pgmm_set_error_verbosity(PGMMconn *conn, PGVerbosity verbosity);
+PGMM_EXPORT PGContextVisibility pgmm_set_error_context_visibility(PGMMconn *conn,
+	PGContextVisibility show_context);
 
 /* ------------------------------------------------------------------ admin */
 

@@ -65,7 +65,12 @@ apply_option(pgmm_options *o, const char *key, const char *val, pgmm_buf *err)
 		return parse_int_opt(key, val, 0, 1000000, &o->plan_cache, err);
 	if (strcmp(key, "pgmm_lazy") == 0)
 		return parse_int_opt(key, val, 0, 1, &o->lazy, err);
-	pgmm_buf_printf(err, "unknown pgmm option \"%s\" (known: pgmm_read, pgmm_retries, pgmm_id_block, pgmm_plan_cache, pgmm_lazy)", key);
+	if (strcmp(key, "pgmm_reconnect_interval") == 0)
+		return parse_int_opt(key, val, 0, 3600000, &o->reconnect_interval, err);
+	if (strcmp(key, "pgmm_2pc") == 0)
+		return parse_int_opt(key, val, 0, 1, &o->twopc, err);
+	pgmm_buf_printf(err, "unknown pgmm option \"%s\" (known: pgmm_read, pgmm_retries, pgmm_id_block, "
+	                "pgmm_plan_cache, pgmm_lazy, pgmm_reconnect_interval, pgmm_2pc)", key);
 	return -1;
 }
 
@@ -254,6 +259,8 @@ pgmm_conninfo_split(const char *conninfo, char **libpq_part,
 	opts->id_block = 100;
 	opts->plan_cache = 1024;
 	opts->lazy = 1;
+	opts->reconnect_interval = 1000;
+	opts->twopc = 0;
 	*libpq_part = NULL;
 	if (conninfo == NULL)
 	{

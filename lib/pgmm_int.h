@@ -61,6 +61,8 @@ typedef struct pgmm_options
 	int id_block;         /* IDs reserved per round trip (default 100) */
 	int plan_cache;       /* statement plans kept (default 1024) */
 	int lazy;             /* open non-home connections lazily (default 1) */
+	int reconnect_interval; /* ms a failed master is skipped by balanced choices (default 1000) */
+	int twopc;            /* broadcast UPDATE/DELETE commit with two-phase commit (default 0) */
 } pgmm_options;
 
 enum { PGMM_READ_LOCAL = 0, PGMM_READ_ANY = 1, PGMM_READ_OWNER = 2 };

@@ -1,0 +1,276 @@
+/*
+ * router_int.h -- internal declarations of the router (map.c, route.c,
+ * ids.c, result.c, router.c, compat.c).  Nothing here is public.
+ *
+ * Split by concern, as libpq does:
+ *   map.c     the partition map: masters, colocation groups, shard owners,
+ *             tables, the home session's search_path; built from one
+ *             catalog query or by hand (unit tests), validated, then looked
+ *             up.  Pure logic apart from reading a PGresult.
+ *   route.c   statement plans (parse once, keep in the SipHash-keyed cache)
+ *             and the target of one execution (which master, given the
+ *             parameters).  Pure logic.
+ *   ids.c     the ID pool behind pgmm_next_id.  Pure logic.
+ *   result.c  pgmm's per-result data (broadcast totals, local errors) kept
+ *             on PGresults through a libpq event procedure.
+ *   router.c  the connection: masters' links, transactions, execution,
+ *             broadcasts, retries, prepared statements, IDs.
+ *   compat.c  libpq-shaped shims used by pgmm_compat.h.
+ */
+#ifndef PGMM_ROUTER_INT_H
+#define PGMM_ROUTER_INT_H
+
+#include <stdint.h>
+#include <libpq-fe.h>
+
+#include "pgmm_int.h"
+#include "pghash.h"
+#include "plancache.h"
+#include "sqlparse.h"
+
+/* ------------------------------------------------------------ map.c */
+
+enum { PGMM_TABLE_REFERENCE = 1, PGMM_TABLE_DISTRIBUTED = 2 };
+
+typedef struct pgmm_map_node
+{
+	char   *name;
+	char   *conninfo;        /* catalog conninfo (no secrets) */
+	int     slot;
+	int     active;          /* state = 'active' */
+} pgmm_map_node;
+
+typedef struct pgmm_map_coloc
+{
+	int          id;
+	pgmm_keytype key_type;
+	int          shards;
+	int         *owner;      /* node index per remainder */
+	int          nowners;    /* distinct owners */
+	int         *owners;     /* their node indexes, ascending */
+} pgmm_map_coloc;
+
+typedef struct pgmm_map_table
+{
+	char        *schema;
+	char        *name;
+	int          kind;        /* PGMM_TABLE_* */
+	char        *key_column;
+	pgmm_keytype key_type;
+	int32_t      key_typmod;  /* pg_attribute.atttypmod, -1 none */
+	int          key_position;/* 1-based among live columns, 0 unknown */
+	int          coloc;       /* index into colocs (distributed) */
+	int          owner;       /* node index (reference) */
+	int          coloc_id;    /* as read, resolved by pgmm_map_finish */
+	char        *owner_name;  /* as read, resolved by pgmm_map_finish */
+} pgmm_map_table;
+
+typedef struct pgmm_map
+{
+	int64_t         epoch;
+	int             stride;
+	int             local;        /* node index of the master the map was read from */
+	char           *local_name;
+	pgmm_map_node  *nodes;
+	int             nnodes;
+	pgmm_map_coloc *colocs;
+	int             ncolocs;
+	pgmm_map_table *tables;
+	int             ntables;
+	char          **search_path;  /* schemas of current_schemas(true), in order */
+	int             npath;
+	pgmm_cache     *table_index;  /* "schema\0name" -> table index + 1 */
+	int             finished;
+} pgmm_map;
+
+pgmm_map *pgmm_map_new(void);
+void pgmm_map_free(pgmm_map *m);
+/* Building blocks (unit tests build maps by hand with these); 0 / -1 (OOM
+ * or a bad value, message in err). */
+int pgmm_map_add_node(pgmm_map *m, const char *name, const char *conninfo, int slot, int active,
+                      pgmm_buf *err);
+int pgmm_map_add_coloc(pgmm_map *m, int id, const char *key_type, int shards, pgmm_buf *err);
+int pgmm_map_set_shard(pgmm_map *m, int coloc_id, int remainder, const char *owner, pgmm_buf *err);
+int pgmm_map_add_table(pgmm_map *m, const char *schema, const char *name, const char *kind,
+                       const char *key_column, const char *key_type, int32_t key_typmod,
+                       int key_position, int coloc_id, const char *owner, pgmm_buf *err);
+int pgmm_map_set_search_path(pgmm_map *m, const char *const *schemas, int n, pgmm_buf *err);
+/* Validate (every shard of every group owned by a known master, every table
+ * in a known group of its key type, the local master known) and index.
+ * A map that fails validation must not be used. */
+int pgmm_map_finish(pgmm_map *m, int64_t epoch, int stride, const char *local, pgmm_buf *err);
+
+/* The catalog query: one statement, one snapshot, one round trip. */
+extern const char pgmm_map_query[];
+extern const char pgmm_search_path_query[];
+/* Build a map from the result of pgmm_map_query; NULL with err. */
+pgmm_map *pgmm_map_from_result(const PGresult *res, pgmm_buf *err);
+/* Replace the search path from the result of pgmm_search_path_query. */
+int pgmm_map_search_path_from_result(pgmm_map *m, const PGresult *res, pgmm_buf *err);
+
+int pgmm_map_node_index(const pgmm_map *m, const char *name);
+/* Table by schema (NULL: resolve through the search path) and name; -1 when
+ * pgmm does not manage it. */
+int pgmm_map_find_table(const pgmm_map *m, const char *schema, const char *name);
+/* Node owning remainder r of table t's group. */
+static inline int
+pgmm_map_shard_owner(const pgmm_map *m, const pgmm_map_table *t, uint32_t r)
+{
+	return m->colocs[t->coloc].owner[r];
+}
+
+/* ------------------------------------------------------------ route.c */
+
+/* What a statement is, once (cached per text). */
+typedef enum pgmm_route
+{
+	PGMM_ROUTE_EMPTY = 0,   /* blanks/comments: answered locally */
+	PGMM_ROUTE_READ,        /* SELECT (read policy; locking reads are writes) */
+	PGMM_ROUTE_WRITE,       /* INSERT/UPDATE/DELETE: target from the keys */
+	PGMM_ROUTE_BEGIN,
+	PGMM_ROUTE_COMMIT,
+	PGMM_ROUTE_ROLLBACK,
+	PGMM_ROUTE_TXN,         /* SAVEPOINT, RELEASE, ROLLBACK TO, SET TRANSACTION/CONSTRAINTS, LOCK */
+	PGMM_ROUTE_SET,         /* SET / RESET / DISCARD: every connection, replayed later */
+	PGMM_ROUTE_SET_LOCAL,   /* SET LOCAL: the transaction's master */
+	PGMM_ROUTE_FALLBACK,    /* OTHER, SQL-level PREPARE/EXECUTE/DEALLOCATE: bound master, else home */
+	PGMM_ROUTE_REFUSE       /* decided error (DDL, multi-statement, COPY, bad key literal) */
+} pgmm_route;
+
+typedef enum pgmm_keysrc_kind
+{
+	PGMM_KEY_NONE = 0,      /* the key is not given: its DEFAULT decides */
+	PGMM_KEY_NODE,          /* owner known at plan time */
+	PGMM_KEY_PARAM,         /* $n */
+	PGMM_KEY_UNKNOWN        /* an expression pgmm does not evaluate */
+} pgmm_keysrc_kind;
+
+typedef struct pgmm_keysrc
+{
+	int kind;               /* pgmm_keysrc_kind */
+	int node;               /* PGMM_KEY_NODE */
+	int param;              /* PGMM_KEY_PARAM: 1-based */
+} pgmm_keysrc;
+
+/* Flags of a plan. */
+#define PGMM_PF_LOCKING        0x0001  /* SELECT ... FOR UPDATE/SHARE */
+#define PGMM_PF_SEARCH_PATH    0x0002  /* may change search_path: re-read it */
+#define PGMM_PF_RESET_ALL      0x0004  /* RESET ALL / DISCARD ALL: forget replayed settings */
+#define PGMM_PF_DEALLOCATE     0x0008  /* DEALLOCATE / DISCARD ALL: server prepared statements gone */
+#define PGMM_PF_KEY_UPDATE     0x0010  /* UPDATE assigns the key column (newkey) */
+#define PGMM_PF_INT_KEY        0x0020  /* the table's key is an integer (its DEFAULT picks an owned shard) */
+#define PGMM_PF_BROADCAST_OK   0x0040  /* keyless UPDATE/DELETE of a distributed table */
+
+typedef struct pgmm_plan
+{
+	pgmm_route  route;
+	pgmm_stmt_kind kind;
+	int         flags;
+	int         table;        /* index into the map's tables, -1 when not a pgmm table */
+	int         nkeys;        /* INSERT: one per row; UPDATE/DELETE/SELECT: 0 or 1 */
+	pgmm_keysrc *keys;
+	pgmm_keysrc newkey;       /* PGMM_PF_KEY_UPDATE */
+	int         max_param;
+	char       *set_key;      /* ROUTE_SET: the setting's name (replay de-duplication) */
+	/* ROUTE_REFUSE */
+	char        sqlstate[6];
+	char       *message;
+	char       *detail;
+	char       *hint;
+} pgmm_plan;
+
+/* Build the plan of one statement text against map (search_path resolved
+ * there).  NULL only on out of memory (err set); statements pgmm refuses
+ * get a ROUTE_REFUSE plan. */
+pgmm_plan *pgmm_plan_build(const pgmm_map *map, const char *sql, size_t len, pgmm_buf *err);
+/* Same from an already parsed statement (unit tests). */
+pgmm_plan *pgmm_plan_from_stmt(const pgmm_map *map, const pgmm_stmt *st, const char *sql, size_t len,
+                               pgmm_buf *err);
+void pgmm_plan_free(pgmm_plan *p);
+/* The first words of sql, lower-cased, comments skipped (up to n, each
+ * up to 63 bytes); returns how many were found. */
+int pgmm_sql_words(const char *sql, size_t len, char words[][64], int n);
+
+/* Parameters of one execution. */
+typedef struct pgmm_params
+{
+	int                 n;
+	int                 ntypes;   /* entries in types (may be fewer than n) */
+	const Oid          *types;
+	const char *const  *values;
+	const int          *lengths;
+	const int          *formats;
+} pgmm_params;
+
+/* Where one execution goes, before transaction rules. */
+typedef enum pgmm_target_kind
+{
+	PGMM_TARGET_NODE = 0,   /* exactly this master (owner of the key / reference table) */
+	PGMM_TARGET_OWNERS,     /* any master owning a shard of the group (INSERT without key) */
+	PGMM_TARGET_UNKNOWN,    /* a write whose owner pgmm cannot know: the fallback master; a
+	                           PM001 outside a transaction is redirected to the owner it names */
+	PGMM_TARGET_BROADCAST,  /* every owner of the group, owned-rows-only mode */
+	PGMM_TARGET_READ,       /* a read: read policy (node set when the owner is known) */
+	PGMM_TARGET_ERROR       /* the statement fails: sqlstate/message */
+} pgmm_target_kind;
+
+typedef struct pgmm_target
+{
+	pgmm_target_kind kind;
+	int     node;          /* NODE; READ: owner when known (else -1) */
+	int     coloc;         /* OWNERS/BROADCAST: group index; -1 */
+	char    sqlstate[6];   /* ERROR */
+	char    message[512];
+	char    detail[256];
+	char    hint[256];
+} pgmm_target;
+
+/* Evaluate plan p (a READ or WRITE plan) with params against map.
+ * Pure: no I/O, no allocation. */
+void pgmm_plan_target(const pgmm_map *map, const pgmm_plan *p, const pgmm_params *params,
+                      pgmm_target *t);
+/* Owner (node index) of a key given as text for table t; -1 with err. */
+int pgmm_key_owner_text(const pgmm_map *map, const pgmm_map_table *t, const char *val, size_t len,
+                        char *err, size_t errlen);
+
+/* ------------------------------------------------------------ ids.c */
+
+typedef struct pgmm_idpool
+{
+	int64_t *ids;
+	int      n;
+	int      cap;
+} pgmm_idpool;
+
+void pgmm_idpool_init(pgmm_idpool *p);
+void pgmm_idpool_free(pgmm_idpool *p);
+/* Append n IDs (a freshly reserved block); 0 / -1 OOM (nothing added). */
+int pgmm_idpool_add(pgmm_idpool *p, const int64_t *ids, int n);
+/* Take the oldest ID whose owner (for table t, key range checked) is node
+ * want (-1: any owner, t may then be NULL).  0 and *id set; 1 none fits. */
+int pgmm_idpool_take(pgmm_idpool *p, const pgmm_map *map, const pgmm_map_table *t, int want,
+                     int64_t *id);
+/* Keep at most max IDs (drop the oldest: gaps are harmless). */
+void pgmm_idpool_trim(pgmm_idpool *p, int max);
+/* The owner of an integer ID for table t; -1 when out of the key's range. */
+int pgmm_id_owner(const pgmm_map *map, const pgmm_map_table *t, int64_t id);
+
+/* ------------------------------------------------------------ result.c */
+
+/* Register pgmm's event procedure on a new PGconn; 0 / -1. */
+int pgmm_result_register(PGconn *pq);
+/* Attach command status / tuples text to res (a result of a connection with
+ * the event procedure, or made from one); 0 / -1. */
+int pgmm_result_set_cmd(PGresult *res, const char *cmd_status, const char *cmd_tuples);
+/* Attach a pgmm error (SQLSTATE, message) to a locally made result. */
+int pgmm_result_set_error(PGresult *res, const char *sqlstate, const char *message);
+
+/* ------------------------------------------------------------ router.c, for compat.c */
+
+/* The home master's PGconn, connected when possible (else another one, else
+ * whatever object exists); NULL when there is none. */
+PGconn *pgmm_router_pq(PGMMconn *c);
+/* Some existing PGconn of the cluster connection, without connecting. */
+const PGconn *pgmm_router_pq_const(const PGMMconn *c);
+
+#endif
