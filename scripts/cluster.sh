@@ -513,43 +513,65 @@ start_cluster() {
 		hba_conf >"$dir/$name/data/pg_hba.conf"
 	done
 
-	# Choose the ports and start the servers under the port lock.
+	# Choose the ports and start the servers under the port lock.  A port
+	# can still be taken between the probe and the bind (a server outside
+	# this script, or a test restarting one of its masters): when we chose
+	# the ports ourselves, such a start is retried on another block.
+	local fixed=$base attempt=0 bindfail
 	lock_ports
-	if [[ -n $base ]]; then
-		((base >= 1024 && base + n - 1 <= 65535)) || die "ports $base..$((base + n - 1)) out of range"
+	while :; do
+		if [[ -n $fixed ]]; then
+			((base >= 1024 && base + n - 1 <= 65535)) || die "ports $base..$((base + n - 1)) out of range"
+			for ((i = 0; i < n; i++)); do
+				port_in_use $((base + i)) && die "port $((base + i)) is in use (choose another -p or omit it)"
+			done
+		else
+			local tries=0
+			while :; do
+				base=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+				ports_free "$base" "$n" && break
+				((++tries < 200)) || die "no $n free consecutive ports found"
+			done
+		fi
+		node_ports=()
 		for ((i = 0; i < n; i++)); do
-			port_in_use $((base + i)) && die "port $((base + i)) is in use (choose another -p or omit it)"
+			node_ports+=($((base + i)))
+			# A later "port" line overrides an earlier one.
+			printf "port = %s\n" "$((base + i))" >>"$dir/${node_names[$i]}/data/postgresql.conf"
 		done
-	else
-		local tries=0
-		while :; do
-			base=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-			ports_free "$base" "$n" && break
-			((++tries < 200)) || die "no $n free consecutive ports found"
-		done
-	fi
-	for ((i = 0; i < n; i++)); do
-		node_ports+=($((base + i)))
-		printf "port = %s\n" "$((base + i))" >>"$dir/${node_names[$i]}/data/postgresql.conf"
-	done
-	write_state
-	write_nodes
+		write_state
+		write_nodes
 
-	pids=()
-	for name in "${node_names[@]}"; do
-		pgctl_start "$name" &
-		pids+=($!)
+		pids=()
+		for name in "${node_names[@]}"; do
+			pgctl_start "$name" &
+			pids+=($!)
+		done
+		failed=0
+		bindfail=0
+		for i in "${!pids[@]}"; do
+			if ! wait "${pids[$i]}"; then
+				failed=1
+				grep -q 'could not create any TCP/IP sockets' "$dir/${node_names[$i]}/log" 2>/dev/null && bindfail=1
+			fi
+		done
+		if [[ $failed == 1 && $bindfail == 1 && -z $fixed && $((++attempt)) -lt 5 ]]; then
+			say "a port of $base..$((base + n - 1)) was taken meanwhile; retrying on other ports"
+			stop_all >/dev/null 2>&1 || true
+			for name in "${node_names[@]}"; do : >"$dir/$name/log"; done
+			continue
+		fi
+		break
 	done
-	failed=0
-	for i in "${!pids[@]}"; do
-		if ! wait "${pids[$i]}"; then
+	if [[ $failed == 1 ]]; then
+		for i in "${!node_names[@]}"; do
 			name=${node_names[$i]}
+			node_running "$name" && continue
 			cat "$dir/$name/pg_ctl.out" >&2 2>/dev/null || true
 			show_log_tail "$dir/$name/log"
 			say "master $name did not start (port ${node_ports[$i]})"
-			failed=1
-		fi
-	done
+		done
+	fi
 	unlock_ports
 	[[ $failed == 0 ]] || die "cluster start failed"
 
