@@ -13,24 +13,6 @@
 
 /* ------------------------------------------------------------ connecting */
 
-static void
-append_kv(pgmm_buf *b, const char *k, const char *v)
-{
-	const char *p;
-
-	if (b->len)
-		pgmm_buf_append(b, " ");
-	pgmm_buf_append(b, k);
-	pgmm_buf_append(b, "='");
-	for (p = v; *p; p++)
-	{
-		if (*p == '\'' || *p == '\\')
-			pgmm_buf_append_len(b, "\\", 1);
-		pgmm_buf_append_len(b, p, 1);
-	}
-	pgmm_buf_append(b, "'");
-}
-
 static int
 looks_like_conninfo(const char *s)
 {
@@ -62,7 +44,7 @@ append_expanded(pgmm_buf *out, const char *conninfo, pgmm_buf *err)
 	}
 	for (x = opts; x->keyword; x++)
 		if (x->val)
-			append_kv(out, x->keyword, x->val);
+			pgmm_conninfo_append_kv(out, x->keyword, x->val);
 	PQconninfoFree(opts);
 	/* The pgmm options of the expanded string, as given. */
 	if (strncmp(conninfo, "postgres", 8) == 0)
@@ -84,7 +66,7 @@ append_expanded(pgmm_buf *out, const char *conninfo, pgmm_buf *err)
 				if (pair && eq)
 				{
 					*eq = '\0';
-					append_kv(out, pair, eq + 1);
+					pgmm_conninfo_append_kv(out, pair, eq + 1);
 				}
 				free(pair);
 			}
@@ -166,7 +148,7 @@ pgmm_connect_params(const char *const *keywords, const char *const *values, int 
 			}
 			continue;
 		}
-		append_kv(&b, keywords[i], values[i]);
+		pgmm_conninfo_append_kv(&b, keywords[i], values[i]);
 	}
 	pgmm_buf_free(&err);
 	if (!pgmm_buf_ok(&b))

@@ -153,8 +153,8 @@ kv_scan(const char *s, kv_fn fn, void *arg, pgmm_buf *err)
 	return rc;
 }
 
-static void
-append_kv(pgmm_buf *out, const char *key, const char *val)
+void
+pgmm_conninfo_append_kv(pgmm_buf *out, const char *key, const char *val)
 {
 	const char *p;
 
@@ -184,7 +184,7 @@ split_cb(void *arg, const char *key, const char *val, pgmm_buf *err)
 
 	if (strncmp(key, "pgmm_", 5) == 0)
 		return apply_option(st->opts, key, val, err);
-	append_kv(st->out, key, val);
+	pgmm_conninfo_append_kv(st->out, key, val);
 	return 0;
 }
 
@@ -344,7 +344,7 @@ pgmm_conninfo_strip_secrets(const char *conninfo, pgmm_buf *err)
 	pgmm_buf_init(&out);
 	for (o = opts; o->keyword; o++)
 		if (o->val && o->val[0] && !is_secret(o->keyword))
-			append_kv(&out, o->keyword, o->val);
+			pgmm_conninfo_append_kv(&out, o->keyword, o->val);
 	PQconninfoFree(opts);
 	if (!pgmm_buf_ok(&out))
 	{
@@ -387,7 +387,7 @@ pgmm_conninfo_merge(const char *base, const char *overrides,
 							val = v->val;
 		}
 		if (val && val[0])
-			append_kv(&out, o->keyword, val);
+			pgmm_conninfo_append_kv(&out, o->keyword, val);
 	}
 	PQconninfoFree(b);
 	if (ov)

@@ -82,6 +82,8 @@ char *pgmm_conninfo_strip_secrets(const char *conninfo, pgmm_buf *err);
  * Only keys listed in which[] (NULL-terminated) are taken from overrides. */
 char *pgmm_conninfo_merge(const char *base, const char *overrides,
                           const char *const *which, pgmm_buf *err);
+/* Append " key='value'" (libpq quoting) to a conninfo being built. */
+void pgmm_conninfo_append_kv(pgmm_buf *out, const char *key, const char *val);
 /* Short human form "host=… port=… dbname=…" for messages; malloc'd. */
 char *pgmm_conninfo_describe(const char *conninfo);
 

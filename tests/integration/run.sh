@@ -30,6 +30,9 @@ if compgen -G "$build/tests/integration/router/test_*" >/dev/null; then
 		"$t" || rc=1
 	done
 fi
+echo "--- bindings (Python ctypes DB-API, Go database/sql driver)"
+PGMM_BUILD=$build "$top/bindings/run-tests.sh" || rc=1
+
 echo "--- examples built against the installed pgmm.pc"
 inst=$build/_inst
 if [[ -f $inst/lib/pkgconfig/pgmm.pc ]]; then

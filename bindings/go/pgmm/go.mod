@@ -1,0 +1,3 @@
+module pgmm
+
+go 1.19
