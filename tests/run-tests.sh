@@ -7,14 +7,14 @@
 # PostgreSQL 15 (Debian) and PostgreSQL 17 (npm package, scripts/get-pg.sh).
 #
 # Environment: PGMM_TESTDATA_DIR (default ../shared/testdata),
-# PGMM_FUZZ_SECONDS (default 60), PGMM_PG_VERSIONS (default "15 17"),
+# PGMM_FUZZ_SECONDS (default 90), PGMM_PG_VERSIONS (default "15 17"),
 # PGMM_SKIP="asan valgrind fuzz distcheck" to skip stages while iterating.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 export PGMM_TESTDATA_DIR=${PGMM_TESTDATA_DIR:-$(cd "$top/.." && pwd)/shared/testdata}
-fuzz_seconds=${PGMM_FUZZ_SECONDS:-60}
+fuzz_seconds=${PGMM_FUZZ_SECONDS:-90}
 versions=${PGMM_PG_VERSIONS:-15 17}
 skip=" ${PGMM_SKIP:-} "
 jobs=$(nproc 2>/dev/null || echo 2)
