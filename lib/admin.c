@@ -383,6 +383,35 @@ refresh_subscriptions(PGMMadmin *a)
 	return rc;
 }
 
+static int
+unfreeze_body(PGMMadmin *a, void *arg)
+{
+	int i;
+
+	(void) arg;
+	for (i = 0; i < a->nnodes; i++)
+		if (cmd(a, i, "UPDATE pgmm.tables SET frozen = false WHERE frozen") < 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * A table enters the catalog frozen: every master refuses writes to it
+ * until every subscription has picked it up (REFRESH PUBLICATION cannot run
+ * inside the two-phase commit), because a row written in between would not
+ * be replicated.  Refresh, then unfreeze in a second catalog change.
+ */
+static int
+refresh_and_unfreeze(PGMMadmin *a)
+{
+	if (refresh_subscriptions(a) < 0)
+	{
+		pgmm_buf_append(&a->err, "; the table stays frozen (writes refused) until `pgmm recover` succeeds");
+		return -1;
+	}
+	return catalog_change(a, unfreeze_body, NULL);
+}
+
 /* ------------------------------------------------------------ connect */
 
 PGMMadmin *
@@ -1247,11 +1276,11 @@ reference_body(PGMMadmin *a, void *arg)
 	if (rc < 0)
 		return -1;
 	pgmm_buf_init(&sql);
-	pgmm_buf_append(&sql, "INSERT INTO pgmm.tables (schema_name, table_name, kind, owner) VALUES (");
+	pgmm_buf_append(&sql, "INSERT INTO pgmm.tables (schema_name, table_name, kind, frozen, owner) VALUES (");
 	pgmm_buf_literal(&sql, ra->t->schema);
 	pgmm_buf_append(&sql, ", ");
 	pgmm_buf_literal(&sql, ra->t->name);
-	pgmm_buf_append(&sql, ", 'reference', ");
+	pgmm_buf_append(&sql, ", 'reference', true, ");
 	pgmm_buf_literal(&sql, ra->owner);
 	pgmm_buf_append(&sql, ")");
 	for (i = 0; i < a->nnodes && rc == 0; i++)
@@ -1291,7 +1320,7 @@ pgmm_admin_reference(PGMMadmin *a, const char *table, const char *owner)
 	{
 		notice(a, "%s is a reference table owned by %s (%lld existing rows copied to the other masters)",
 		       t.qualified, owner, ra.copied);
-		rc = refresh_subscriptions(a);
+		rc = refresh_and_unfreeze(a);
 	}
 	table_info_free(&t);
 	return rc;
@@ -1497,11 +1526,11 @@ distribute_body(PGMMadmin *a, void *arg)
 				goto out;
 	}
 	pgmm_buf_reset(&sql);
-	pgmm_buf_append(&sql, "INSERT INTO pgmm.tables (schema_name, table_name, kind, key_column, key_type, key_position, colocation) VALUES (");
+	pgmm_buf_append(&sql, "INSERT INTO pgmm.tables (schema_name, table_name, kind, frozen, key_column, key_type, key_position, colocation) VALUES (");
 	pgmm_buf_literal(&sql, t->schema);
 	pgmm_buf_append(&sql, ", ");
 	pgmm_buf_literal(&sql, t->name);
-	pgmm_buf_append(&sql, ", 'distributed', ");
+	pgmm_buf_append(&sql, ", 'distributed', true, ");
 	pgmm_buf_literal(&sql, da->column);
 	pgmm_buf_printf(&sql, ", '%s', %d, %d)", pgmm_keytype_name(da->keytype), da->key_position, da->colocation);
 	for (i = 0; i < a->nnodes; i++)
@@ -1691,7 +1720,7 @@ pgmm_admin_distribute(PGMMadmin *a, const char *table, const char *column, int s
 	{
 		notice(a, "%s is distributed by %s into %d shards (%lld existing rows placed and copied to every master)",
 		       t.qualified, column, da.shards, da.copied);
-		rc = refresh_subscriptions(a);
+		rc = refresh_and_unfreeze(a);
 	}
 	table_info_free(&t);
 	return rc;
@@ -1864,7 +1893,7 @@ pgmm_admin_status(PGMMadmin *a, int json)
 	}
 	tables = PQexec(a->nodes[a->home].conn,
 	                "SELECT t.schema_name, t.table_name, t.kind, coalesce(t.key_column, ''), coalesce(t.key_type, ''), "
-	                "  coalesce(t.colocation::text, ''), coalesce(t.owner, ''), coalesce(c.shards::text, '') "
+	                "  coalesce(t.colocation::text, ''), coalesce(t.owner, ''), coalesce(c.shards::text, ''), t.frozen::text "
 	                "FROM pgmm.tables t LEFT JOIN pgmm.colocations c ON c.id = t.colocation ORDER BY 1, 2");
 	shards = PQexec(a->nodes[a->home].conn,
 	                "SELECT colocation, owner, count(*) FROM pgmm.shards GROUP BY 1, 2 ORDER BY 1, 2");
@@ -1929,6 +1958,7 @@ pgmm_admin_status(PGMMadmin *a, int json)
 				json_str(&out, PQgetvalue(tables, r, 4));
 				pgmm_buf_printf(&out, ", \"colocation\": %s, \"shards\": %s", PQgetvalue(tables, r, 5), PQgetvalue(tables, r, 7));
 			}
+			pgmm_buf_printf(&out, ", \"frozen\": %s", PQgetvalue(tables, r, 8)[0] == 't' ? "true" : "false");
 			pgmm_buf_append(&out, "}");
 		}
 		pgmm_buf_append(&out, "], \"shards\": [");
@@ -1986,12 +2016,14 @@ pgmm_admin_status(PGMMadmin *a, int json)
 	for (r = 0; r < PQntuples(tables); r++)
 	{
 		if (strcmp(PQgetvalue(tables, r, 2), "reference") == 0)
-			pgmm_buf_printf(&out, "  %s.%s  reference, owner %s\n", PQgetvalue(tables, r, 0),
+			pgmm_buf_printf(&out, "  %s.%s  reference, owner %s", PQgetvalue(tables, r, 0),
 			                PQgetvalue(tables, r, 1), PQgetvalue(tables, r, 6));
 		else
-			pgmm_buf_printf(&out, "  %s.%s  distributed by %s (%s), %s shards, colocation %s\n",
+			pgmm_buf_printf(&out, "  %s.%s  distributed by %s (%s), %s shards, colocation %s",
 			                PQgetvalue(tables, r, 0), PQgetvalue(tables, r, 1), PQgetvalue(tables, r, 3),
 			                PQgetvalue(tables, r, 4), PQgetvalue(tables, r, 7), PQgetvalue(tables, r, 5));
+		pgmm_buf_append(&out, PQgetvalue(tables, r, 8)[0] == 't'
+		                ? "  FROZEN: writes refused until `pgmm recover` refreshes the subscriptions\n" : "\n");
 	}
 	if (PQntuples(shards) > 0)
 	{
@@ -2123,8 +2155,23 @@ pgmm_admin_recover(PGMMadmin *a, int *resolved)
 	}
 	if (resolved)
 		*resolved = done;
-	if (rc == 0 && refresh_subscriptions(a) < 0)
-		rc = -1;
+	if (rc == 0)
+	{
+		PGresult *x = q(a, a->home, "SELECT count(*) FROM pgmm.tables WHERE frozen", PGRES_TUPLES_OK);
+		int frozen = x ? atoi(PQgetvalue(x, 0, 0)) : 0;
+
+		PQclear(x);
+		if (x == NULL)
+			rc = -1;
+		else if (frozen > 0)
+		{
+			rc = refresh_and_unfreeze(a);
+			if (rc == 0)
+				notice(a, "%d frozen table(s) unfrozen", frozen);
+		}
+		else if (refresh_subscriptions(a) < 0)
+			rc = -1;
+	}
 	return rc;
 }
 

@@ -52,7 +52,10 @@ const char pgmm_catalog_sql[] =
 ");\n"
 
 /* Tables pgmm manages.  key_position: 1-based position of the key among
- * the table's live columns (for INSERT without a column list). */
+ * the table's live columns (for INSERT without a column list).  frozen: the
+ * table was just added and the subscriptions have not picked it up yet:
+ * every master refuses writes to it (a row written then would not
+ * replicate), until pgmm unfreezes it after the refresh. */
 "CREATE TABLE pgmm.tables (\n"
 "  schema_name text NOT NULL,\n"
 "  table_name text NOT NULL,\n"
@@ -62,6 +65,7 @@ const char pgmm_catalog_sql[] =
 "  key_position integer,\n"
 "  colocation integer REFERENCES pgmm.colocations (id),\n"
 "  owner text REFERENCES pgmm.nodes (name),\n"
+"  frozen boolean NOT NULL DEFAULT false,\n"
 "  PRIMARY KEY (schema_name, table_name),\n"
 "  CHECK ((kind = 'reference' AND owner IS NOT NULL AND colocation IS NULL) OR\n"
 "         (kind = 'distributed' AND owner IS NULL AND colocation IS NOT NULL\n"
@@ -223,7 +227,9 @@ const char pgmm_catalog_sql[] =
 "    END IF;\n"
 "    IF t.kind OPERATOR(pg_catalog.=) 'reference' THEN\n"
 "      PERFORM pgmm._guard(t.schema_name, t.table_name,\n"
-"                          CASE WHEN t.owner OPERATOR(pg_catalog.=) me THEN NULL ELSE t.owner END, 'reference table');\n"
+"                          CASE WHEN t.owner OPERATOR(pg_catalog.=) me AND NOT t.frozen THEN NULL ELSE t.owner END,\n"
+"                          CASE WHEN t.frozen THEN 'reference table (being added to the cluster: retry in a moment)'\n"
+"                               ELSE 'reference table' END);\n"
 "      PERFORM pgmm._publish(t.schema_name, t.table_name, t.owner OPERATOR(pg_catalog.=) me);\n"
 "      CONTINUE;\n"
 "    END IF;\n"
@@ -231,8 +237,9 @@ const char pgmm_catalog_sql[] =
 "    FOR sh IN SELECT x.remainder, x.owner FROM pgmm.shards x\n"
 "               WHERE x.colocation OPERATOR(pg_catalog.=) t.colocation ORDER BY x.remainder LOOP\n"
 "      PERFORM pgmm._guard(t.schema_name, t.table_name OPERATOR(pg_catalog.||) '_s' OPERATOR(pg_catalog.||) sh.remainder,\n"
-"                          CASE WHEN sh.owner OPERATOR(pg_catalog.=) me THEN NULL ELSE sh.owner END,\n"
-"                          'shard ' OPERATOR(pg_catalog.||) sh.remainder);\n"
+"                          CASE WHEN sh.owner OPERATOR(pg_catalog.=) me AND NOT t.frozen THEN NULL ELSE sh.owner END,\n"
+"                          'shard ' OPERATOR(pg_catalog.||) sh.remainder OPERATOR(pg_catalog.||)\n"
+"                          CASE WHEN t.frozen THEN ' (being added to the cluster: retry in a moment)' ELSE '' END);\n"
 "      PERFORM pgmm._publish(t.schema_name, t.table_name OPERATOR(pg_catalog.||) '_s' OPERATOR(pg_catalog.||) sh.remainder,\n"
 "                            sh.owner OPERATOR(pg_catalog.=) me);\n"
 "    END LOOP;\n"

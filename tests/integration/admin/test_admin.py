@@ -401,3 +401,24 @@ def test_catalog_never_stores_password(cluster):
     cl.init(suffix=" password=s3cret-pw")
     for n in cl.names:
         assert "s3cret" not in cl.sql(n, "SELECT string_agg(conninfo, ' ') FROM pgmm.nodes")
+
+
+def test_frozen_table_refuses_writes_until_recover(cluster):
+    # A table enters the catalog frozen and is unfrozen once every
+    # subscription has picked it up; if that second step did not happen
+    # (a master down at that moment), writes stay refused everywhere, even
+    # on the owner, and `pgmm recover` finishes the job.
+    cl = cluster
+    setup_notes(cl)
+    for n in cl.names:
+        assert cl.sql(n, "SELECT count(*) FROM pgmm.tables WHERE frozen") == "0"
+    cl.pgmm("ddl", "UPDATE pgmm.tables SET frozen = true WHERE table_name = 'estados'")
+    owner = cl.names[0]
+    p = cl.sql(owner, "INSERT INTO estados VALUES (9, 'Nueve')", check=False)
+    assert p.returncode != 0 and "PM001" in p.stderr and "being added to the cluster" in p.stderr
+    assert "FROZEN" in cl.pgmm("status").stdout
+    cl.pgmm("recover")
+    cl.sql(owner, "INSERT INTO estados VALUES (9, 'Nueve')")
+    for n in cl.names:
+        wait_until(lambda n=n: cl.sql(n, "SELECT nombre FROM estados WHERE id = 9") == "Nueve",
+                   what="estados row on %s" % n)
