@@ -5,7 +5,8 @@
 # makes estados a reference table and distributes expedientes by id (with
 # documentos colocated), runs concurrent writers against every master with a
 # progress line, and prints per-master row counts, shard owners and
-# replication lag, proving every master has every row.
+# replication lag, proving every master has every row; then runs the same
+# scenario through libpgmm (examples/notes_scenario.c) in a second database.
 #
 # Usage: scripts/demo.sh [ROWS_PER_MASTER]   (default 2000)
 # PGMM_PGBIN selects the server (default Debian's PostgreSQL 15).
@@ -103,5 +104,21 @@ q "${conns[0]}" "SELECT '  ' || s.owner || ': ' || count(*) || ' expedientes in 
                  GROUP BY s.owner ORDER BY 1"
 echo "== pgmm status"
 "$pgmm" status
+echo "== through libpgmm: examples/notes_scenario.c in a second database (each statement goes to the owner of its row)"
+cc -O2 -o "$tmp/notes_scenario" examples/notes_scenario.c \
+	$(PKG_CONFIG_PATH="$PGMM_BUILD/pkgconfig" pkg-config --cflags --libs pgmm-uninstalled libpq) \
+	-Wl,-rpath,"$PGMM_BUILD/.libs"
+args=()
+for i in "${!names[@]}"; do
+	q "${conns[$i]}" "CREATE DATABASE ejemplo"
+	args+=(--node "${names[$i]}=${conns[$i]/dbname=pgmm/dbname=ejemplo}")
+done
+"$pgmm" -q init "${args[@]}"
+"$tmp/notes_scenario" "${conns[1]/dbname=pgmm/dbname=ejemplo} pgmm_read=owner" >"$tmp/notes.out" 2>&1 ||
+	{ cat "$tmp/notes.out"; echo "notes_scenario failed"; exit 1; }
+head -24 "$tmp/notes.out"
+echo "  ..."
+tail -8 "$tmp/notes.out"
+"$pgmm" -q -d "${conns[0]/dbname=pgmm/dbname=ejemplo}" uninstall
 echo "== pgmm verify"
 "$pgmm" verify
