@@ -76,9 +76,16 @@ valgrind_unit() {
 fuzz() { [[ -x fuzz/run.sh ]] || { echo "no fuzz/run.sh"; return 1; }; fuzz/run.sh "$fuzz_seconds"; }
 distcheck() { make -C build distcheck >/dev/null 2>build/distcheck.log || { tail -40 build/distcheck.log; return 1; }; }
 install_check() {
+	local lib=build/_inst/lib/libpgmm.so bad
 	make -C build install >/dev/null &&
 	PKG_CONFIG_PATH="$top/build/_inst/lib/pkgconfig" pkg-config --exists pgmm &&
-	test -x build/_inst/bin/pgmm && test -f build/_inst/include/pgmm.h
+	test -x build/_inst/bin/pgmm && test -f build/_inst/include/pgmm.h || return 1
+	# The library exports only pgmm_ symbols and never exits the process.
+	bad=$(nm -D --defined-only "$lib" | awk '$2 ~ /[TDBRW]/ && $3 !~ /^pgmm_/ {print $3}')
+	[[ -z $bad ]] || { echo "non-pgmm symbols exported: $bad"; return 1; }
+	bad=$(nm -D --undefined-only "$lib" | awk '{print $2}' | grep -E '^(exit|_exit|abort)(@|$)' || true)
+	[[ -z $bad ]] || { echo "the library calls $bad"; return 1; }
+	echo "libpgmm exports $(nm -D --defined-only "$lib" | grep -c ' T pgmm_') pgmm_ functions, nothing else; no exit/abort"
 }
 integration() {
 	local v=$1 pgbin
