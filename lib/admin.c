@@ -31,10 +31,6 @@ struct pgmm_admin
 	int         in_txn;         /* BEGIN sent on every node */
 };
 
-static const char *const carry_keys[] = {
-	"user", "password", "sslmode", "sslrootcert", "sslcert", "sslkey", "passfile", NULL
-};
-
 /* ------------------------------------------------------------ helpers */
 
 static void
@@ -470,7 +466,7 @@ pgmm_admin_connect(const char *conninfo)
 			home = NULL;
 		}
 		else
-			n->conninfo = pgmm_conninfo_merge(PQgetvalue(r, i, 1), a->home_conninfo, carry_keys, &a->err);
+			n->conninfo = pgmm_conninfo_merge(PQgetvalue(r, i, 1), a->home_conninfo, pgmm_conninfo_carry_keys, &a->err);
 		if (n->name == NULL || n->conninfo == NULL)
 		{
 			seterr(a, "out of memory");

@@ -14,6 +14,19 @@
 
 #include "pgmm_int.h"
 
+/*
+ * Keys of the caller's conninfo that reach the other masters when their
+ * catalog conninfo leaves them out (credentials, TLS, timeouts, session
+ * options): shared by the router and the admin API so both reach the
+ * masters the same way.
+ */
+const char *const pgmm_conninfo_carry_keys[] = {
+	"user", "password", "passfile", "sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl",
+	"sslpassword", "sslcompression", "channel_binding", "gssencmode", "krbsrvname", "connect_timeout",
+	"application_name", "fallback_application_name", "options", "client_encoding", "keepalives",
+	"keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout", NULL
+};
+
 static int
 is_uri(const char *s)
 {

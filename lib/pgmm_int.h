@@ -80,6 +80,7 @@ char *pgmm_conninfo_strip_secrets(const char *conninfo, pgmm_buf *err);
 /* base conninfo (from the catalog) with the keys of overrides laid on top
  * (used to carry user/password of the -d string to the other masters).
  * Only keys listed in which[] (NULL-terminated) are taken from overrides. */
+extern const char *const pgmm_conninfo_carry_keys[];   /* NULL-terminated */
 char *pgmm_conninfo_merge(const char *base, const char *overrides,
                           const char *const *which, pgmm_buf *err);
 /* Append " key='value'" (libpq quoting) to a conninfo being built. */

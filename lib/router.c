@@ -42,13 +42,6 @@
 enum { TXN_NONE = 0, TXN_OPEN = 1 };
 enum { EXEC_SIMPLE = 0, EXEC_PARAMS = 1, EXEC_PREPARED = 2 };
 
-static const char *const carry_keys[] = {
-	"user", "password", "passfile", "sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl",
-	"sslpassword", "sslcompression", "channel_binding", "gssencmode", "krbsrvname", "connect_timeout",
-	"application_name", "fallback_application_name", "options", "client_encoding", "keepalives",
-	"keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout", NULL
-};
-
 typedef struct pgmm_link
 {
 	char       *name;
@@ -599,7 +592,7 @@ map_install(PGMMconn *c, pgmm_map *m, pgmm_buf *err)
 		else if (j < c->nlinks && c->links[j].conninfo)
 			links[i].conninfo = strdup(c->links[j].conninfo);
 		else
-			links[i].conninfo = pgmm_conninfo_merge(n->conninfo, c->home_conninfo, carry_keys, err);
+			links[i].conninfo = pgmm_conninfo_merge(n->conninfo, c->home_conninfo, pgmm_conninfo_carry_keys, err);
 		if (links[i].conninfo == NULL)
 			goto oom_links;
 	}
