@@ -6,14 +6,13 @@
 # then runs the integration suites against real local masters, on
 # PostgreSQL 15 (Debian) and PostgreSQL 17 (npm package, scripts/get-pg.sh).
 #
-# Environment: PGMM_TESTDATA_DIR (default ../shared/testdata),
-# PGMM_FUZZ_SECONDS (default 90), PGMM_PG_VERSIONS (default "15 17"),
+# Everything the tests need is in the checkout (test vectors: tests/data).
+# Environment: PGMM_FUZZ_SECONDS (default 90), PGMM_PG_VERSIONS (default "15 17"),
 # PGMM_SKIP="asan valgrind fuzz distcheck" to skip stages while iterating.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-export PGMM_TESTDATA_DIR=${PGMM_TESTDATA_DIR:-$(cd "$top/.." && pwd)/shared/testdata}
 fuzz_seconds=${PGMM_FUZZ_SECONDS:-90}
 versions=${PGMM_PG_VERSIONS:-15 17}
 skip=" ${PGMM_SKIP:-} "
@@ -40,7 +39,16 @@ stage() {
 	fi
 }
 
-[[ -d $PGMM_TESTDATA_DIR ]] || { echo "run-tests.sh: test vectors not found in $PGMM_TESTDATA_DIR (set PGMM_TESTDATA_DIR)" >&2; exit 1; }
+# A fresh clone is all a user has: nothing the tests run may reach outside
+# the checkout (distcheck below then proves it by building and testing the
+# tarball in a directory with nothing beside it).
+self_contained() {
+	local out
+	out=$(grep -rnE '\.\./shared|shared/testdata' Makefile.am configure.ac tests scripts bench fuzz examples bindings .ci 2>/dev/null |
+		grep -v '^tests/run-tests.sh:')
+	[[ -z $out ]] || { echo "these lines reach outside the checkout:"; echo "$out"; return 1; }
+	unset PGMM_TESTDATA_DIR
+}
 
 scripts/deps.sh || { echo "run-tests.sh: installing dependencies failed" >&2; exit 1; }
 
@@ -97,6 +105,7 @@ integration() {
 	PGMM_PGBIN=$pgbin PGMM_BUILD="$top/build" scripts/cluster.sh run -n 3 -- tests/integration/run.sh
 }
 
+stage self-contained self_contained
 stage build build
 stage unit unit
 stage asan asan

@@ -34,7 +34,7 @@
 #include <time.h>
 
 #ifndef PGMM_TESTDATA_DIR
-#define PGMM_TESTDATA_DIR "../shared/testdata"
+#define PGMM_TESTDATA_DIR "tests/data"
 #endif
 
 #define VECTOR_FILE "pg15_hash_vectors.tsv"
@@ -492,9 +492,9 @@ open_vectors(char *path, size_t pathlen)
 	snprintf(path, pathlen, "%s/%s", PGMM_TESTDATA_DIR, VECTOR_FILE);
 	if ((f = fopen(path, "r")) != NULL)
 		return f;
-	/* built by hand: shared/ sits next to the source tree */
+	/* built by hand: tests/data sits beside this file's directory */
 	slash = strrchr(file, '/');
-	snprintf(path, pathlen, "%.*s../../../shared/testdata/%s",
+	snprintf(path, pathlen, "%.*s../data/%s",
 			 slash ? (int) (slash - file + 1) : 0, file, VECTOR_FILE);
 	return fopen(path, "r");
 }

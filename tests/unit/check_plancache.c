@@ -1,6 +1,6 @@
 /*
  * check_plancache.c -- unit tests for lib/plancache.c: SipHash-2-4 against
- * the reference vectors (shared/testdata/siphash24_vectors.txt, plus some
+ * the reference vectors (tests/data/siphash24_vectors.txt, plus some
  * embedded here and an independent reference implementation), and the LRU
  * cache (put/get/replace/remove/evict/clear, NUL bytes in keys, 100k keys,
  * out of memory).
@@ -23,7 +23,7 @@
 #include <sodium.h>
 
 #ifndef PGMM_TESTDATA_DIR
-#define PGMM_TESTDATA_DIR "../shared/testdata"
+#define PGMM_TESTDATA_DIR "tests/data"
 #endif
 
 /* Test hook in plancache.c (not in the header): fail allocation n onward. */

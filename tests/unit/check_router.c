@@ -6,7 +6,7 @@
  * of routing a cached parameterised statement (printed; the bound asserted
  * is loose so that sanitizer builds pass).
  *
- * Owners are cross-checked against shared/testdata/pg15_hash_vectors.tsv
+ * Owners are cross-checked against tests/data/pg15_hash_vectors.tsv
  * (the remainders PostgreSQL itself chose for modulus 7), looked up in
  * $PGMM_TESTDATA_DIR or the directory compiled in.
  */
@@ -20,7 +20,7 @@
 #include "router_int.h"
 
 #ifndef PGMM_TESTDATA_DIR
-#define PGMM_TESTDATA_DIR "../shared/testdata"
+#define PGMM_TESTDATA_DIR "tests/data"
 #endif
 
 /* ---------------------------------------------------------------- fixture */
