@@ -42,6 +42,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (rc != rc2 || (rc == 0 && h1 != h2))
 		abort();
+	/* failures carry a code of pgmm_hash_status; only "unknowable" has no SQLSTATE */
+	if (rc > 0 || rc < PGMM_HASH_EUNKNOWABLE ||
+		(rc < 0 && rc != PGMM_HASH_EUNKNOWABLE && pgmm_hash_sqlstate(rc) == NULL))
+		abort();
 	if (rc != 0 && memchr(err, '\0', sizeof err) == NULL)
 		abort();
 	(void) pgmm_hash_remainder(h1, 1 + (uint32_t) (size % 4096));

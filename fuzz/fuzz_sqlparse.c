@@ -189,7 +189,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	else
 	{
-		CHECK(rc == -1);
+		CHECK(rc == PGMM_PARSE_ERROR || rc == PGMM_PARSE_ENOMEM);
 		CHECK(st == NULL);
 		/* a message, always terminated within the buffer */
 		CHECK(memchr(err, '\0', sizeof err) != NULL && err[0] != '\0');

@@ -90,12 +90,13 @@
  */
 
 static int
-report(char *err, size_t errlen, const char *fmt,...)
-	__attribute__((format(printf, 3, 4)));
+report(char *err, size_t errlen, int code, const char *fmt,...)
+	__attribute__((format(printf, 4, 5)));
 
-/* Write a message into err (if the caller gave room for one); return -1. */
+/* Write a message into err (if the caller gave room for one); return code
+ * (a PGMM_HASH_E* value, negative). */
 static int
-report(char *err, size_t errlen, const char *fmt,...)
+report(char *err, size_t errlen, int code, const char *fmt,...)
 {
 	if (err != NULL && errlen > 0)
 	{
@@ -105,7 +106,7 @@ report(char *err, size_t errlen, const char *fmt,...)
 		vsnprintf(err, errlen, fmt, ap);
 		va_end(ap);
 	}
-	return -1;
+	return code;
 }
 
 #define SHOW_BYTES 64
@@ -780,10 +781,10 @@ text_int(pgmm_keytype t, const char *val, size_t len, uint64_t *hash,
 	}
 	st = parse_int(val, len, minval, maxval, &v);
 	if (st == PARSE_SYNTAX)
-		return report(err, errlen, "invalid input syntax for type %s: \"%s\"",
+		return report(err, errlen, PGMM_HASH_ESYNTAX, "invalid input syntax for type %s: \"%s\"",
 					  keytypes[t].errname, show(sb, val, len));
 	if (st == PARSE_RANGE)
-		return report(err, errlen, "value \"%s\" is out of range for type %s",
+		return report(err, errlen, PGMM_HASH_ERANGE, "value \"%s\" is out of range for type %s",
 					  show(sb, val, len), keytypes[t].errname);
 	*hash = (t == PGMM_KEY_INT8) ? hash_int8(v) : hash_int4((int32_t) v);
 	return 0;
@@ -871,7 +872,7 @@ text_bool(const char *val, size_t len, uint64_t *hash, char *err,
 		}
 	}
 	if (result < 0)
-		return report(err, errlen, "invalid input syntax for type boolean: \"%s\"",
+		return report(err, errlen, PGMM_HASH_ESYNTAX, "invalid input syntax for type boolean: \"%s\"",
 					  show(sb, val, len));
 	*hash = hash_int4(result);
 	return 0;
@@ -1128,10 +1129,10 @@ numeric_result(numresult r, const numopts *o, const char *val, size_t len,
 	char		sb[SHOWBUF_SIZE];
 
 	if (r == NUM_FIELD_OVERFLOW)
-		return report(err, errlen,
+		return report(err, errlen, PGMM_HASH_ERANGE,
 					  "numeric field overflow: \"%s\" does not fit numeric(%d,%d)",
 					  show(sb, val, len), o->precision, (int) o->scale);
-	return report(err, errlen, "value overflows numeric format: \"%s\"",
+	return report(err, errlen, PGMM_HASH_ERANGE, "value overflows numeric format: \"%s\"",
 				  show(sb, val, len));
 }
 
@@ -1206,7 +1207,7 @@ text_numeric(int32_t typmod, const char *val, size_t len, uint64_t *hash,
 		if (p != end)
 			goto syntax;
 		if (!nan && o.round)
-			return report(err, errlen,
+			return report(err, errlen, PGMM_HASH_ERANGE,
 						  "numeric field overflow: numeric(%d,%d) cannot hold an infinite value",
 						  o.precision, (int) o.scale);
 		*hash = SEED;
@@ -1242,7 +1243,7 @@ text_numeric(int32_t typmod, const char *val, size_t len, uint64_t *hash,
 			if (d < 0 || (unsigned int) d >= base)
 				break;
 			if (acc > (UINT64_MAX - (unsigned int) d) / base)
-				return report(err, errlen,
+				return report(err, errlen, PGMM_HASH_ESYNTAX,
 							  "numeric key \"%s\" is not supported: non-decimal literals beyond 64 bits",
 							  show(sb, val, len));
 			acc = acc * base + (unsigned int) d;
@@ -1324,7 +1325,7 @@ text_numeric(int32_t typmod, const char *val, size_t len, uint64_t *hash,
 			{
 				exponent = exponent * 10 + (*p++ - '0');
 				if (exponent > INT32_MAX / 2)
-					return report(err, errlen,
+					return report(err, errlen, PGMM_HASH_ERANGE,
 								  "value overflows numeric format: \"%s\"",
 								  show(sb, val, len));
 			}
@@ -1358,7 +1359,7 @@ text_numeric(int32_t typmod, const char *val, size_t len, uint64_t *hash,
 	return 0;
 
 syntax:
-	return report(err, errlen, "invalid input syntax for type numeric: \"%s\"",
+	return report(err, errlen, PGMM_HASH_ESYNTAX, "invalid input syntax for type numeric: \"%s\"",
 				  show(sb, val, len));
 }
 
@@ -1396,30 +1397,30 @@ binary_numeric(int32_t typmod, const unsigned char *p, size_t len,
 	numresult	r;
 
 	if (len < 8)
-		return report(err, errlen,
+		return report(err, errlen, PGMM_HASH_ESYNTAX,
 					  "invalid binary numeric: %zu bytes, need at least 8", len);
 	ndigits = load_be16(p);
 	weight = (int16_t) load_be16(p + 2);
 	sign = load_be16(p + 4);
 	dscale = load_be16(p + 6);
 	if (len != 8 + 2 * (size_t) ndigits)
-		return report(err, errlen,
+		return report(err, errlen, PGMM_HASH_ESYNTAX,
 					  "invalid binary numeric: %zu bytes for %u digits", len, ndigits);
 	if (sign != NUMERIC_POS && sign != NUMERIC_NEG && sign != NUMERIC_NAN &&
 		sign != NUMERIC_PINF && sign != NUMERIC_NINF)
-		return report(err, errlen, "invalid sign in external \"numeric\" value");
+		return report(err, errlen, PGMM_HASH_ESYNTAX, "invalid sign in external \"numeric\" value");
 	if (dscale > NUMERIC_DSCALE_MAX)
-		return report(err, errlen, "invalid scale in external \"numeric\" value");
+		return report(err, errlen, PGMM_HASH_ESYNTAX, "invalid scale in external \"numeric\" value");
 	for (i = 0; i < ndigits; i++)
 		if (load_be16(p + 8 + 2 * i) >= NBASE)
-			return report(err, errlen, "invalid digit in external \"numeric\" value");
+			return report(err, errlen, PGMM_HASH_ESYNTAX, "invalid digit in external \"numeric\" value");
 
 	memset(&o, 0, sizeof(o));
 	(void) numeric_typmod_opts(typmod, &o);
 	if (sign == NUMERIC_NAN || sign == NUMERIC_PINF || sign == NUMERIC_NINF)
 	{
 		if (sign != NUMERIC_NAN && o.round)
-			return report(err, errlen,
+			return report(err, errlen, PGMM_HASH_ERANGE,
 						  "numeric field overflow: numeric(%d,%d) cannot hold an infinite value",
 						  o.precision, (int) o.scale);
 		*hash = SEED;
@@ -1434,11 +1435,11 @@ binary_numeric(int32_t typmod, const unsigned char *p, size_t len,
 	src.p0 = 4 * (int64_t) weight + 3;
 	r = numeric_hash_digits(&src, &o, hash);
 	if (r == NUM_FIELD_OVERFLOW)
-		return report(err, errlen,
+		return report(err, errlen, PGMM_HASH_ERANGE,
 					  "numeric field overflow: binary value does not fit numeric(%d,%d)",
 					  o.precision, (int) o.scale);
 	if (r == NUM_FORMAT_OVERFLOW)
-		return report(err, errlen, "value overflows numeric format");
+		return report(err, errlen, PGMM_HASH_ERANGE, "value overflows numeric format");
 	return 0;
 }
 
@@ -1513,7 +1514,7 @@ text_uuid(const char *val, size_t len, uint64_t *hash, char *err,
 	return 0;
 
 syntax:
-	return report(err, errlen, "invalid input syntax for type uuid: \"%s\"",
+	return report(err, errlen, PGMM_HASH_ESYNTAX, "invalid input syntax for type uuid: \"%s\"",
 				  show(sb, val, len));
 }
 
@@ -1565,7 +1566,7 @@ text_bytea(const char *val, size_t len, uint64_t *hash, char *err,
 			if (hex_value(*p) < 0)
 				goto badhex;
 			if (p + 1 >= end)
-				return report(err, errlen,
+				return report(err, errlen, PGMM_HASH_ESYNTAX,
 							  "invalid hexadecimal data: odd number of digits");
 			p++;
 			if (hex_value(*p) < 0)
@@ -1585,7 +1586,7 @@ text_bytea(const char *val, size_t len, uint64_t *hash, char *err,
 			else if (end - p >= 2 && p[1] == '\\')
 				p += 2;
 			else
-				return report(err, errlen, "invalid input syntax for type bytea");
+				return report(err, errlen, PGMM_HASH_ESYNTAX, "invalid input syntax for type bytea");
 		}
 	}
 
@@ -1640,9 +1641,9 @@ text_bytea(const char *val, size_t len, uint64_t *hash, char *err,
 
 badhex:
 	if (*p < 0x20 || *p >= 0x7F)
-		return report(err, errlen, "invalid hexadecimal digit: byte 0x%02x",
+		return report(err, errlen, PGMM_HASH_ESYNTAX, "invalid hexadecimal digit: byte 0x%02x",
 					  (unsigned int) *p);
-	return report(err, errlen, "invalid hexadecimal digit: \"%c\"", *p);
+	return report(err, errlen, PGMM_HASH_ESYNTAX, "invalid hexadecimal digit: \"%c\"", *p);
 }
 
 
@@ -1680,7 +1681,7 @@ text_string(pgmm_keytype t, int32_t typmod, bool strip_trailing_blanks,
 			size_t errlen)
 {
 	if (memchr(val, '\0', len) != NULL)
-		return report(err, errlen,
+		return report(err, errlen, PGMM_HASH_ESYNTAX,
 					  "invalid byte sequence for encoding \"UTF8\": 0x00");
 
 	/*
@@ -1696,7 +1697,7 @@ text_string(pgmm_keytype t, int32_t typmod, bool strip_trailing_blanks,
 
 		for (i = clip; i < len; i++)
 			if (val[i] != ' ')
-				return report(err, errlen, "value too long for type %s(%zu)",
+				return report(err, errlen, PGMM_HASH_ETOOLONG, "value too long for type %s(%zu)",
 							  keytypes[t].errname, maxchars);
 		len = clip;
 	}
@@ -2514,25 +2515,25 @@ dt_error(dterr e, dtkind kind, const char *val, size_t len, char *err,
 	switch (e)
 	{
 		case DTE_FIELD_OVERFLOW:
-			return report(err, errlen,
+			return report(err, errlen, PGMM_HASH_EDATETIME,
 						  "date/time field value out of range: \"%s\"", sb);
 		case DTE_TZDISP_OVERFLOW:
-			return report(err, errlen,
+			return report(err, errlen, PGMM_HASH_EDATETIME,
 						  "time zone displacement out of range: \"%s\"", sb);
 		case DTE_AMBIGUOUS:
-			return report(err, errlen,
+			return report(err, errlen, PGMM_HASH_EUNKNOWABLE,
 						  "%s key \"%s\" is ambiguous: its field order depends on the server's DateStyle; write the year first with at least three digits (YYYY-MM-DD)",
 						  tname, sb);
 		case DTE_UNSUPPORTED:
-			return report(err, errlen,
+			return report(err, errlen, PGMM_HASH_EUNKNOWABLE,
 						  "%s key \"%s\" is not in a form pgmm can interpret without the server; use ISO 8601 (YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][+HH[:MM]|Z][ BC])",
 						  tname, sb);
 		case DTE_NEEDS_SERVER:
-			return report(err, errlen,
+			return report(err, errlen, PGMM_HASH_EUNKNOWABLE,
 						  "%s key \"%s\" depends on the server's clock and TimeZone; send the actual value",
 						  tname, sb);
 		default:
-			return report(err, errlen,
+			return report(err, errlen, PGMM_HASH_ESYNTAX,
 						  "invalid input syntax for type %s: \"%s\"", tname, sb);
 	}
 }
@@ -2548,7 +2549,7 @@ text_datetime(dtkind kind, int32_t typmod, const char *val, size_t len,
 				ts;
 
 	if (kind != DT_DATE && typmod != -1 && (typmod < 0 || typmod > 6))
-		return report(err, errlen,
+		return report(err, errlen, PGMM_HASH_ESYNTAX,
 					  "timestamp(%d) precision must be between 0 and 6", (int) typmod);
 
 	e = dt_decode(kind, val, len, &v);
@@ -2572,12 +2573,12 @@ text_datetime(dtkind kind, int32_t typmod, const char *val, size_t len,
 				break;
 			default:
 				if (!valid_julian(v.year, v.mon))
-					return report(err, errlen, "date out of range: \"%s\"",
+					return report(err, errlen, PGMM_HASH_EDATETIME, "date out of range: \"%s\"",
 								  show(sb, val, len));
 				date = date2j(v.year, v.mon, v.mday) - POSTGRES_EPOCH_JDATE;
 				if (date < -POSTGRES_EPOCH_JDATE ||
 					date >= DATE_END_JULIAN - POSTGRES_EPOCH_JDATE)
-					return report(err, errlen, "date out of range: \"%s\"",
+					return report(err, errlen, PGMM_HASH_EDATETIME, "date out of range: \"%s\"",
 								  show(sb, val, len));
 				d = (int32_t) date;
 				break;
@@ -2608,7 +2609,7 @@ text_datetime(dtkind kind, int32_t typmod, const char *val, size_t len,
 	 * offset given, as the server does.)
 	 */
 	if (kind == DT_TIMESTAMPTZ && !v.have_tz)
-		return report(err, errlen,
+		return report(err, errlen, PGMM_HASH_EUNKNOWABLE,
 					  "timestamptz key \"%s\" needs an explicit UTC offset (Z, +HH, +HH:MM): without one its value depends on the server's session TimeZone, which the client does not know",
 					  show(sb, val, len));
 
@@ -2629,7 +2630,7 @@ text_datetime(dtkind kind, int32_t typmod, const char *val, size_t len,
 	return 0;
 
 out_of_range:
-	return report(err, errlen, "timestamp out of range: \"%s\"",
+	return report(err, errlen, PGMM_HASH_EDATETIME, "timestamp out of range: \"%s\"",
 				  show(sb, val, len));
 }
 
@@ -2644,15 +2645,15 @@ check_args(const char *fn, pgmm_keytype t, const char *val, size_t len,
 		   uint64_t *hash, char *err, size_t errlen)
 {
 	if (hash == NULL)
-		return report(err, errlen, "%s: hash output pointer is NULL", fn);
+		return report(err, errlen, PGMM_HASH_EINVAL, "%s: hash output pointer is NULL", fn);
 	if (!valid_keytype(t))
-		return report(err, errlen, "%s: invalid key type %d", fn, (int) t);
+		return report(err, errlen, PGMM_HASH_EINVAL, "%s: invalid key type %d", fn, (int) t);
 	if (val == NULL)
-		return report(err, errlen,
+		return report(err, errlen, PGMM_HASH_EINVAL,
 					  "%s: key value is NULL (a SQL NULL key always goes to remainder %d)",
 					  fn, PGMM_NULL_KEY_REMAINDER);
 	if (len > MAX_KEY_LEN)
-		return report(err, errlen,
+		return report(err, errlen, PGMM_HASH_EINVAL,
 					  "%s: key value of %zu bytes exceeds PostgreSQL's 1 GB field limit",
 					  fn, len);
 	return 0;
@@ -2663,8 +2664,10 @@ pgmm_key_hash_text_typmod(pgmm_keytype t, int32_t typmod,
 						  const char *val, size_t len,
 						  uint64_t *hash, char *err, size_t errlen)
 {
-	if (check_args("pgmm_key_hash_text", t, val, len, hash, err, errlen) < 0)
-		return -1;
+	int			rc;
+
+	if ((rc = check_args("pgmm_key_hash_text", t, val, len, hash, err, errlen)) < 0)
+		return rc;
 
 	switch (t)
 	{
@@ -2682,7 +2685,7 @@ pgmm_key_hash_text_typmod(pgmm_keytype t, int32_t typmod,
 			return text_uuid(val, len, hash, err, errlen);
 		case PGMM_KEY_BYTEA:
 			if (memchr(val, '\0', len) != NULL)
-				return report(err, errlen,
+				return report(err, errlen, PGMM_HASH_ESYNTAX,
 							  "invalid byte sequence for encoding \"UTF8\": 0x00");
 			return text_bytea(val, len, hash, err, errlen);
 		case PGMM_KEY_DATE:
@@ -2696,7 +2699,7 @@ pgmm_key_hash_text_typmod(pgmm_keytype t, int32_t typmod,
 		default:
 			break;
 	}
-	return report(err, errlen, "pgmm_key_hash_text: invalid key type %d", (int) t);
+	return report(err, errlen, PGMM_HASH_EINVAL, "pgmm_key_hash_text: invalid key type %d", (int) t);
 }
 
 int
@@ -2712,7 +2715,7 @@ binary_length(pgmm_keytype pt, size_t want, size_t len, char *err,
 {
 	if (len == want)
 		return 0;
-	return report(err, errlen,
+	return report(err, errlen, PGMM_HASH_ESYNTAX,
 				  "binary %s parameter must be %zu bytes, got %zu",
 				  keytypes[pt].typname, want, len);
 }
@@ -2730,10 +2733,10 @@ binary_mismatch(pgmm_keytype t, unsigned int param_type, char *err,
 		(t == PGMM_KEY_TIMESTAMPTZ && pt == PGMM_KEY_DATE))
 		why = " (the conversion depends on the server's session TimeZone)";
 	if (pname != NULL)
-		return report(err, errlen,
+		return report(err, errlen, PGMM_HASH_ESYNTAX,
 					  "a binary %s parameter cannot be routed as a %s key%s",
 					  pname, keytypes[t].typname, why);
-	return report(err, errlen,
+	return report(err, errlen, PGMM_HASH_ESYNTAX,
 				  "a binary parameter of type OID %u cannot be routed as a %s key",
 				  param_type, keytypes[t].typname);
 }
@@ -2746,9 +2749,10 @@ pgmm_key_hash_binary_typmod(pgmm_keytype t, int32_t typmod,
 {
 	const unsigned char *p = (const unsigned char *) val;
 	pgmm_keytype pt;
+	int			rc;
 
-	if (check_args("pgmm_key_hash_binary", t, val, len, hash, err, errlen) < 0)
-		return -1;
+	if ((rc = check_args("pgmm_key_hash_binary", t, val, len, hash, err, errlen)) < 0)
+		return rc;
 	pt = (param_type == 0) ? t : pgmm_keytype_from_oid(param_type);
 
 	switch (t)
@@ -2767,18 +2771,18 @@ pgmm_key_hash_binary_typmod(pgmm_keytype t, int32_t typmod,
 				switch (pt)
 				{
 					case PGMM_KEY_INT2:
-						if (binary_length(pt, 2, len, err, errlen) < 0)
-							return -1;
+						if ((rc = binary_length(pt, 2, len, err, errlen)) < 0)
+							return rc;
 						v = (int16_t) load_be16(p);
 						break;
 					case PGMM_KEY_INT4:
-						if (binary_length(pt, 4, len, err, errlen) < 0)
-							return -1;
+						if ((rc = binary_length(pt, 4, len, err, errlen)) < 0)
+							return rc;
 						v = (int32_t) load_be32(p);
 						break;
 					case PGMM_KEY_INT8:
-						if (binary_length(pt, 8, len, err, errlen) < 0)
-							return -1;
+						if ((rc = binary_length(pt, 8, len, err, errlen)) < 0)
+							return rc;
 						v = (int64_t) load_be64(p);
 						break;
 					default:
@@ -2787,10 +2791,10 @@ pgmm_key_hash_binary_typmod(pgmm_keytype t, int32_t typmod,
 				if (t == PGMM_KEY_NUMERIC)
 					return int_as_numeric(typmod, v, hash, err, errlen);
 				if (t == PGMM_KEY_INT2 && (v < INT16_MIN || v > INT16_MAX))
-					return report(err, errlen, "smallint out of range: %lld",
+					return report(err, errlen, PGMM_HASH_ERANGE, "smallint out of range: %lld",
 								  (long long) v);
 				if (t == PGMM_KEY_INT4 && (v < INT32_MIN || v > INT32_MAX))
-					return report(err, errlen, "integer out of range: %lld",
+					return report(err, errlen, PGMM_HASH_ERANGE, "integer out of range: %lld",
 								  (long long) v);
 				*hash = (t == PGMM_KEY_INT8) ? hash_int8(v) : hash_int4((int32_t) v);
 				return 0;
@@ -2799,8 +2803,8 @@ pgmm_key_hash_binary_typmod(pgmm_keytype t, int32_t typmod,
 		case PGMM_KEY_BOOL:
 			if (pt != PGMM_KEY_BOOL)
 				return binary_mismatch(t, param_type, err, errlen);
-			if (binary_length(pt, 1, len, err, errlen) < 0)
-				return -1;
+			if ((rc = binary_length(pt, 1, len, err, errlen)) < 0)
+				return rc;
 			*hash = hash_int4(p[0] != 0);	/* boolrecv: nonzero is true */
 			return 0;
 
@@ -2817,8 +2821,8 @@ pgmm_key_hash_binary_typmod(pgmm_keytype t, int32_t typmod,
 		case PGMM_KEY_UUID:
 			if (pt != PGMM_KEY_UUID)
 				return binary_mismatch(t, param_type, err, errlen);
-			if (binary_length(pt, 16, len, err, errlen) < 0)
-				return -1;
+			if ((rc = binary_length(pt, 16, len, err, errlen)) < 0)
+				return rc;
 			*hash = pgmm_hash_bytes_extended(p, 16, SEED);
 			return 0;
 
@@ -2834,13 +2838,13 @@ pgmm_key_hash_binary_typmod(pgmm_keytype t, int32_t typmod,
 
 				if (pt != PGMM_KEY_DATE)
 					return binary_mismatch(t, param_type, err, errlen);
-				if (binary_length(pt, 4, len, err, errlen) < 0)
-					return -1;
+				if ((rc = binary_length(pt, 4, len, err, errlen)) < 0)
+					return rc;
 				d = (int32_t) load_be32(p);
 				if (d != INT32_MIN && d != INT32_MAX &&
 					(d < -POSTGRES_EPOCH_JDATE ||
 					 d >= DATE_END_JULIAN - POSTGRES_EPOCH_JDATE))
-					return report(err, errlen, "date out of range: %d days", (int) d);
+					return report(err, errlen, PGMM_HASH_EDATETIME, "date out of range: %d days", (int) d);
 				*hash = hash_int4(d);
 				return 0;
 			}
@@ -2852,15 +2856,15 @@ pgmm_key_hash_binary_typmod(pgmm_keytype t, int32_t typmod,
 
 				if (pt != t)
 					return binary_mismatch(t, param_type, err, errlen);
-				if (binary_length(pt, 8, len, err, errlen) < 0)
-					return -1;
+				if ((rc = binary_length(pt, 8, len, err, errlen)) < 0)
+					return rc;
 				if (typmod != -1 && (typmod < 0 || typmod > 6))
-					return report(err, errlen,
+					return report(err, errlen, PGMM_HASH_ESYNTAX,
 								  "timestamp(%d) precision must be between 0 and 6",
 								  (int) typmod);
 				ts = (int64_t) load_be64(p);
 				if (ts != INT64_MIN && ts != INT64_MAX && !valid_timestamp(ts))
-					return report(err, errlen, "timestamp out of range");
+					return report(err, errlen, PGMM_HASH_EDATETIME, "timestamp out of range");
 				timestamp_apply_typmod(&ts, typmod);
 				*hash = hash_int8(ts);
 				return 0;
@@ -2869,7 +2873,7 @@ pgmm_key_hash_binary_typmod(pgmm_keytype t, int32_t typmod,
 		default:
 			break;
 	}
-	return report(err, errlen, "pgmm_key_hash_binary: invalid key type %d", (int) t);
+	return report(err, errlen, PGMM_HASH_EINVAL, "pgmm_key_hash_binary: invalid key type %d", (int) t);
 }
 
 int
@@ -2879,4 +2883,24 @@ pgmm_key_hash_binary(pgmm_keytype t, unsigned int param_type,
 {
 	return pgmm_key_hash_binary_typmod(t, -1, param_type, val, len, hash,
 									   err, errlen);
+}
+
+const char *
+pgmm_hash_sqlstate(int rc)
+{
+	switch (rc)
+	{
+		case PGMM_HASH_ESYNTAX:
+			return "22P02";		/* invalid_text_representation */
+		case PGMM_HASH_ERANGE:
+			return "22003";		/* numeric_value_out_of_range */
+		case PGMM_HASH_ETOOLONG:
+			return "22001";		/* string_data_right_truncation */
+		case PGMM_HASH_EDATETIME:
+			return "22008";		/* datetime_field_overflow */
+		case PGMM_HASH_EINVAL:
+			return "22023";		/* invalid_parameter_value */
+		default:
+			return NULL;		/* success, or PGMM_HASH_EUNKNOWABLE: no error of the key */
+	}
 }

@@ -50,13 +50,34 @@ uint64_t pgmm_hash_bytes_extended(const unsigned char *k, size_t len, uint64_t s
 uint64_t pgmm_hash_uint32_extended(uint32_t k, uint64_t seed);
 
 /*
+ * What a hash function's failure is (its negative return value), so that
+ * callers never read the message to tell errors apart.
+ */
+typedef enum pgmm_hash_status
+{
+	PGMM_HASH_OK = 0,
+	PGMM_HASH_EINVAL = -1,        /* bad arguments (NULL pointer, invalid key type, > 1 GB) */
+	PGMM_HASH_ESYNTAX = -2,       /* not a valid value of the type (22P02) */
+	PGMM_HASH_ERANGE = -3,        /* out of the type's range, numeric overflow (22003) */
+	PGMM_HASH_ETOOLONG = -4,      /* too long for char(n) (22001) */
+	PGMM_HASH_EDATETIME = -5,     /* date/time field or value out of range (22008) */
+	PGMM_HASH_EUNKNOWABLE = -6    /* valid, but its value depends on the server (DateStyle,
+	                                 TimeZone, clock): only the server can route it */
+} pgmm_hash_status;
+
+/* The SQLSTATE PostgreSQL uses for a failure code of the functions below;
+ * NULL for PGMM_HASH_OK and PGMM_HASH_EUNKNOWABLE (not an error of the key). */
+const char *pgmm_hash_sqlstate(int rc);
+
+/*
  * The key type's extended hash (seed PGMM_HASH_PARTITION_SEED) of a value
  * given in PostgreSQL's text input form, exactly as a client would send it
- * as a literal or a text-format parameter.  Returns 0 and sets *hash, or -1
- * and writes a message (PostgreSQL-like: invalid input syntax for type
- * integer: "abc") into err (errlen bytes, always NUL-terminated).
- * Values whose hash the client cannot know without the server (a timestamptz
- * without an explicit UTC offset, 'now', 'today', ...) also return -1.
+ * as a literal or a text-format parameter.  Returns 0 and sets *hash, or a
+ * negative pgmm_hash_status and writes a message (PostgreSQL-like: invalid
+ * input syntax for type integer: "abc") into err (errlen bytes, always
+ * NUL-terminated).  Values whose hash the client cannot know without the
+ * server (a timestamptz without an explicit UTC offset, 'now', 'today',
+ * ...) return PGMM_HASH_EUNKNOWABLE.
  */
 int pgmm_key_hash_text(pgmm_keytype t, const char *val, size_t len,
                        uint64_t *hash, char *err, size_t errlen);
@@ -65,7 +86,7 @@ int pgmm_key_hash_text(pgmm_keytype t, const char *val, size_t len,
  * Same for a binary-format parameter.  param_type is the OID the caller gave
  * in paramTypes (0 = unspecified, taken as the key type itself); integer
  * widths are converted (an int8 param for an int4 key, ...); any other
- * mismatch returns -1 with a message.
+ * mismatch returns PGMM_HASH_ESYNTAX with a message.
  */
 int pgmm_key_hash_binary(pgmm_keytype t, unsigned int param_type,
                          const char *val, size_t len,

@@ -18,66 +18,6 @@
 
 #include "router_int.h"
 
-/* ------------------------------------------------------------ words */
-
-int
-pgmm_sql_words(const char *sql, size_t len, char words[][64], int n)
-{
-	size_t i = 0;
-	int found = 0;
-
-	while (found < n && i < len)
-	{
-		unsigned char c = (unsigned char) sql[i];
-
-		if (isspace(c))
-			i++;
-		else if (c == '-' && i + 1 < len && sql[i + 1] == '-')
-		{
-			while (i < len && sql[i] != '\n')
-				i++;
-		}
-		else if (c == '/' && i + 1 < len && sql[i + 1] == '*')
-		{
-			int depth = 1;
-
-			i += 2;
-			while (i < len && depth > 0)
-			{
-				if (sql[i] == '/' && i + 1 < len && sql[i + 1] == '*')
-				{
-					depth++;
-					i += 2;
-				}
-				else if (sql[i] == '*' && i + 1 < len && sql[i + 1] == '/')
-				{
-					depth--;
-					i += 2;
-				}
-				else
-					i++;
-			}
-		}
-		else if (isalpha(c) || c == '_' || c >= 0x80)
-		{
-			size_t k = 0;
-
-			while (i < len && (isalnum((unsigned char) sql[i]) || sql[i] == '_' || sql[i] == '$' ||
-			                   (unsigned char) sql[i] >= 0x80))
-			{
-				if (k < 63)
-					words[found][k++] = (char) tolower((unsigned char) sql[i]);
-				i++;
-			}
-			words[found][k] = '\0';
-			found++;
-		}
-		else
-			break;
-	}
-	return found;
-}
-
 /* ------------------------------------------------------------ plans */
 
 void
@@ -168,28 +108,6 @@ plain_integer(const char *s, size_t len)
 	return 1;
 }
 
-/* Hash errors pgmm cannot decide without the server (datetime keys in
- * server-dependent forms): the key is then "unknown", not wrong. */
-static int
-hash_err_unknowable(const char *msg)
-{
-	return strstr(msg, "without the server") != NULL || strstr(msg, "ambiguous") != NULL ||
-		strstr(msg, "depends on the server") != NULL;
-}
-
-static const char *
-hash_err_sqlstate(const char *msg)
-{
-	if (strstr(msg, "too long"))
-		return "22001";
-	if (strstr(msg, "date/time field") || strstr(msg, "date out of range") || strstr(msg, "timestamp out of range") ||
-	    strstr(msg, "time zone displacement"))
-		return "22008";
-	if (strstr(msg, "out of range") || strstr(msg, "overflow"))
-		return "22003";
-	return "22P02";
-}
-
 static void
 qualified(char *buf, size_t cap, const pgmm_map_table *t)
 {
@@ -205,7 +123,7 @@ value_key(pgmm_plan *p, const pgmm_map *map, const pgmm_map_table *t, const pgmm
 	uint64_t h;
 	const char *text = v->text;
 	size_t len = v->len;
-	int hashable = 0;
+	int hashable = 0, rc;
 
 	ks->kind = PGMM_KEY_UNKNOWN;
 	ks->node = -1;
@@ -243,12 +161,14 @@ value_key(pgmm_plan *p, const pgmm_map *map, const pgmm_map_table *t, const pgmm
 	}
 	if (!hashable || text == NULL)
 		return 0;
-	if (pgmm_key_hash_text_typmod(t->key_type, t->key_typmod, text, len, &h, err, sizeof err) < 0)
+	rc = pgmm_key_hash_text_typmod(t->key_type, t->key_typmod, text, len, &h, err, sizeof err);
+	if (rc < 0)
 	{
-		if (hash_err_unknowable(err))
+		/* Datetime keys in server-dependent forms: "unknown", not wrong. */
+		if (rc == PGMM_HASH_EUNKNOWABLE || pgmm_hash_sqlstate(rc) == NULL)
 			return 0;
 		qualified(tn, sizeof tn, t);
-		return refusef(p, hash_err_sqlstate(err), "pgmm computes the owner of every key before sending; "
+		return refusef(p, pgmm_hash_sqlstate(rc), "pgmm computes the owner of every key before sending; "
 		               "nothing was sent to any master", NULL,
 		               "pgmm: invalid key for column %s of table %s: %s", t->key_column, tn, err);
 	}
@@ -338,84 +258,46 @@ insert_keys(pgmm_plan *p, const pgmm_map *map, const pgmm_map_table *t, const pg
 	return 0;
 }
 
+/* SET / RESET / DISCARD / DEALLOCATE / PREPARE, from the recogniser's
+ * sub-kind and setting name. */
 static int
-plan_session(pgmm_plan *p, const char *sql, size_t len)
+plan_session(pgmm_plan *p, const pgmm_stmt *st)
 {
-	char w[4][64];
-	int n = pgmm_sql_words(sql, len, w, 4);
-	const char *key = NULL;
-
 	p->route = PGMM_ROUTE_SET;
-	if (n == 0)
-		return 0;
-	if (strcmp(w[0], "set") == 0)
+	switch (st->sub)
 	{
-		int i = 1;
-
-		if (n > 1 && strcmp(w[1], "local") == 0)
-		{
+		case PGMM_SUB_SET_LOCAL:
 			p->route = PGMM_ROUTE_SET_LOCAL;
 			return 0;
-		}
-		if (n > 2 && strcmp(w[1], "session") == 0 && strcmp(w[2], "authorization") == 0)
-			key = "session_authorization";
-		else if (n > 2 && strcmp(w[1], "session") == 0 && strcmp(w[2], "characteristics") != 0)
-			i = 2;
-		if (key == NULL && i < n)
-			key = w[i];
-		if (key && strcmp(key, "time") == 0)
-			key = "timezone";
-		else if (key && strcmp(key, "names") == 0)
-			key = "client_encoding";
-		else if (key && strcmp(key, "schema") == 0)
-			key = "search_path";
-	}
-	else if (strcmp(w[0], "reset") == 0)
-	{
-		if (n > 1 && strcmp(w[1], "all") == 0)
+		case PGMM_SUB_RESET_ALL:
 			p->flags |= PGMM_PF_RESET_ALL | PGMM_PF_SEARCH_PATH;
-		else if (n > 1)
-		{
-			key = (n > 2 && strcmp(w[1], "session") == 0) ? w[2] : w[1];
-			if (strcmp(key, "time") == 0)
-				key = "timezone";
-			else if (strcmp(key, "authorization") == 0)
-				key = "session_authorization";
-		}
-		/* RESET x is recorded as "forget x" (key set, see router.c). */
-	}
-	else if (strcmp(w[0], "discard") == 0)
-	{
-		if (n > 1 && strcmp(w[1], "all") == 0)
+			return 0;
+		case PGMM_SUB_DISCARD_ALL:
 			p->flags |= PGMM_PF_RESET_ALL | PGMM_PF_SEARCH_PATH | PGMM_PF_DEALLOCATE;
-		return 0;
-	}
-	else if (strcmp(w[0], "deallocate") == 0)
-	{
-		int all = (n > 1 && strcmp(w[1], "all") == 0) || (n > 2 && strcmp(w[1], "prepare") == 0 &&
-		                                                  strcmp(w[2], "all") == 0);
-
-		if (all)
+			return 0;
+		case PGMM_SUB_DEALLOCATE_ALL:
 			p->flags |= PGMM_PF_DEALLOCATE;
-		else
+			return 0;
+		case PGMM_SUB_DEALLOCATE:
+		case PGMM_SUB_PREPARE:
+			/* SQL-level statements: where EXECUTE (a fallback statement) runs. */
 			p->route = PGMM_ROUTE_FALLBACK;
-		return 0;
+			return 0;
+		case PGMM_SUB_SET:
+		case PGMM_SUB_RESET:
+			/* RESET x is recorded as "forget x" (set_key set, see exec.c). */
+			if (st->setting)
+			{
+				p->set_key = strdup(st->setting);
+				if (p->set_key == NULL)
+					return -1;
+				if (strcmp(st->setting, "search_path") == 0)
+					p->flags |= PGMM_PF_SEARCH_PATH;
+			}
+			return 0;
+		default:
+			return 0;
 	}
-	else if (strcmp(w[0], "prepare") == 0)
-	{
-		/* SQL-level PREPARE: where EXECUTE (a fallback statement) runs. */
-		p->route = PGMM_ROUTE_FALLBACK;
-		return 0;
-	}
-	if (key)
-	{
-		p->set_key = strdup(key);
-		if (p->set_key == NULL)
-			return -1;
-		if (strcmp(key, "search_path") == 0)
-			p->flags |= PGMM_PF_SEARCH_PATH;
-	}
-	return 0;
 }
 
 static const char ddl_hint[] =
@@ -426,8 +308,7 @@ pgmm_plan_from_stmt(const pgmm_map *map, const pgmm_stmt *st, const char *sql, s
 {
 	pgmm_plan *p = calloc(1, sizeof *p);
 	const pgmm_map_table *t = NULL;
-	char w[2][64];
-	int nw, rc = 0, i;
+	int rc = 0, i;
 
 	if (p == NULL)
 		goto oom;
@@ -435,6 +316,10 @@ pgmm_plan_from_stmt(const pgmm_map *map, const pgmm_stmt *st, const char *sql, s
 	p->table = -1;
 	p->newkey.node = -1;
 	p->max_param = st->max_param;
+	p->sub = st->sub;
+	p->chain = st->chain;
+	p->to_default = st->to_default;
+	p->tag = st->tag ? st->tag : "";
 	if (st->nstatements > 1)
 	{
 		char msg[200];
@@ -446,7 +331,8 @@ pgmm_plan_from_stmt(const pgmm_map *map, const pgmm_stmt *st, const char *sql, s
 			goto oom;
 		return p;
 	}
-	nw = pgmm_sql_words(sql, len, w, 2);
+	(void) sql;
+	(void) len;
 	switch (st->kind)
 	{
 		case PGMM_STMT_EMPTY:
@@ -465,7 +351,7 @@ pgmm_plan_from_stmt(const pgmm_map *map, const pgmm_stmt *st, const char *sql, s
 			p->route = PGMM_ROUTE_TXN;
 			return p;
 		case PGMM_STMT_SESSION:
-			if (plan_session(p, sql, len) < 0)
+			if (plan_session(p, st) < 0)
 				goto oom;
 			return p;
 		case PGMM_STMT_DDL:
@@ -475,7 +361,7 @@ pgmm_plan_from_stmt(const pgmm_map *map, const pgmm_stmt *st, const char *sql, s
 				goto oom;
 			return p;
 		case PGMM_STMT_OTHER:
-			if (nw > 0 && strcmp(w[0], "copy") == 0)
+			if (st->sub == PGMM_SUB_COPY)
 			{
 				if (refuse(p, PGMM_SQLSTATE_REFUSED,
 				           "pgmm: COPY is not supported through the router",
@@ -558,11 +444,13 @@ pgmm_plan_build(const pgmm_map *map, const char *sql, size_t len, pgmm_buf *err)
 	pgmm_stmt *st = NULL;
 	char perr[256];
 	pgmm_plan *p;
+	int rc;
 
 	perr[0] = '\0';
-	if (pgmm_sql_parse(sql, len, &st, perr, sizeof perr) < 0)
+	rc = pgmm_sql_parse(sql, len, &st, perr, sizeof perr);
+	if (rc < 0)
 	{
-		if (strstr(perr, "out of memory"))
+		if (rc == PGMM_PARSE_ENOMEM)
 		{
 			pgmm_buf_append(err, "out of memory");
 			return NULL;
@@ -576,6 +464,7 @@ pgmm_plan_build(const pgmm_map *map, const char *sql, size_t len, pgmm_buf *err)
 		}
 		p->route = PGMM_ROUTE_FALLBACK;
 		p->kind = PGMM_STMT_OTHER;
+		p->tag = "";
 		p->table = -1;
 		p->newkey.node = -1;
 		return p;
@@ -650,9 +539,9 @@ param_owner(const pgmm_map *map, const pgmm_map_table *tb, int n, const pgmm_par
 	}
 	if (rc < 0)
 	{
-		if (hash_err_unknowable(err))
+		if (rc == PGMM_HASH_EUNKNOWABLE || pgmm_hash_sqlstate(rc) == NULL)
 			return PGMM_KEY_UNKNOWN;
-		target_error(t, hash_err_sqlstate(err),
+		target_error(t, pgmm_hash_sqlstate(rc),
 		             "pgmm computes the owner of every key before sending; nothing was sent to any master", NULL,
 		             "pgmm: invalid key for column %s of table %s.%s (parameter $%d): %s",
 		             tb->key_column, tb->schema, tb->name, n, err);

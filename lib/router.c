@@ -185,6 +185,14 @@ sqlstate_is(const PGresult *r, const char *code)
 	return s && strcmp(s, code) == 0;
 }
 
+/* Did a catalog query fail because this database has no pgmm catalog
+ * (schema pgmm missing: 3F000; a catalog table missing: 42P01)? */
+static int
+catalog_missing(const PGresult *r)
+{
+	return sqlstate_is(r, "3F000") || sqlstate_is(r, "42P01");
+}
+
 /* Keep the error text of a failed statement in the connection's buffer, as
  * libpq's PQerrorMessage does. */
 static void
@@ -669,7 +677,7 @@ map_load(PGMMconn *c, int i, pgmm_buf *err)
 	{
 		const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c->links[i].pq);
 
-		if (strstr(msg, "pgmm.") && strstr(msg, "does not exist"))
+		if (catalog_missing(r))
 			pgmm_buf_printf(err, "master %s is not part of a pgmm cluster (its pgmm catalog is missing); "
 			                "run `pgmm init` first", c->links[i].name);
 		else
@@ -829,7 +837,7 @@ pgmm_connect(const char *conninfo)
 		{
 			const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(home);
 
-			if (strstr(msg, "does not exist"))
+			if (catalog_missing(r))
 				seterr(c, "this master is not part of a pgmm cluster (schema pgmm not found); run `pgmm init` first");
 			else
 				seterr(c, "reading the pgmm catalog failed: %s", msg);
@@ -1910,14 +1918,13 @@ execute(PGMMconn *c, const exec_req *rq)
 /* Record a SET for the connections opened later (RESET x and SET x TO
  * DEFAULT forget x; RESET ALL / DISCARD ALL forget everything). */
 static void
-record_setting(PGMMconn *c, const char *sql, const char *key, int flags)
+record_setting(PGMMconn *c, const char *sql, const pgmm_plan *p)
 {
-	char w[4][64];
-	int nw = pgmm_sql_words(sql, strlen(sql), w, 4), k;
-	int is_set = nw >= 1 && strcmp(w[0], "set") == 0;
+	const char *key = p->set_key;
+	int k;
 	pgmm_setting *s;
 
-	if (flags & PGMM_PF_RESET_ALL)
+	if (p->flags & PGMM_PF_RESET_ALL)
 	{
 		settings_clear(c);
 		return;
@@ -1934,7 +1941,7 @@ record_setting(PGMMconn *c, const char *sql, const char *key, int flags)
 		else
 			k++;
 	}
-	if (!is_set || (nw >= 3 && strcmp(w[nw - 1], "default") == 0))
+	if (p->sub != PGMM_SUB_SET || p->to_default)
 		return;
 	s = realloc(c->settings, (size_t) (c->nsettings + 1) * sizeof *s);
 	if (s == NULL)
@@ -1957,17 +1964,11 @@ exec_set(PGMMconn *c, const exec_req *rq, const pgmm_plan *p)
 {
 	int primary, i, ambiguous;
 	int flags = p->flags;
-	char *key = p->set_key ? strdup(p->set_key) : NULL;
 	pgmm_buf why;
 	PGresult *r;
 
-	if (p->set_key && key == NULL)
-		return local_error(c, "53200", "out of memory", NULL);
 	if (c->txn == TXN_OPEN && c->txn_failed && c->bound < 0)
-	{
-		free(key);
 		return aborted_error(c);
-	}
 	pgmm_buf_init(&why);
 	if (c->txn == TXN_OPEN && c->bound >= 0)
 		primary = c->bound;
@@ -1977,18 +1978,13 @@ exec_set(PGMMconn *c, const exec_req *rq, const pgmm_plan *p)
 	{
 		r = down_error(c, "no master is reachable", &why);
 		pgmm_buf_free(&why);
-		free(key);
 		return r;
 	}
 	pgmm_buf_free(&why);
 	r = run_on(c, primary, rq, "this setting", &ambiguous);
 	if (!result_ok(r))
-	{
-		free(key);
 		return r;
-	}
-	record_setting(c, rq_sql(rq), key, flags);
-	free(key);
+	record_setting(c, rq_sql(rq), p);
 	/* The other open connections. */
 	for (i = 0; i < c->nlinks; i++)
 	{
@@ -2016,28 +2012,15 @@ exec_set(PGMMconn *c, const exec_req *rq, const pgmm_plan *p)
 	return r;
 }
 
-static const char *
-first_word_upper(const char *sql, size_t len, char *buf, size_t cap)
-{
-	char w[1][64];
-	size_t k;
-
-	if (pgmm_sql_words(sql, len, w, 1) < 1)
-		return "";
-	for (k = 0; w[0][k] && k + 1 < cap; k++)
-		buf[k] = (char) toupper((unsigned char) w[0][k]);
-	buf[k] = '\0';
-	return buf;
-}
-
 /* Every statement but READ/WRITE (frees p when transient). */
 static PGresult *
 run_plan(PGMMconn *c, const exec_req *rq, pgmm_plan *p, int transient)
 {
-	int i, ambiguous, route = p->route;
+	int i, ambiguous, route = p->route, chain = p->chain;
+	pgmm_stmt_sub sub = p->sub;
+	const char *tag = p->tag;		/* static */
 	const char *sql = rq_sql(rq);
 	size_t len = strlen(sql);
-	char word[64];
 	pgmm_buf why;
 	PGresult *r;
 
@@ -2079,26 +2062,47 @@ run_plan(PGMMconn *c, const exec_req *rq, pgmm_plan *p, int transient)
 		case PGMM_ROUTE_COMMIT:
 		case PGMM_ROUTE_ROLLBACK:
 		{
-			char w[3][64];
-			int nw = pgmm_sql_words(sql, len, w, 3);
-			int chain = nw == 3 && strcmp(w[1], "and") == 0 && strcmp(w[2], "chain") == 0;
 			const char *st = route == PGMM_ROUTE_COMMIT ? "COMMIT" : "ROLLBACK";
 
 			if (c->txn == TXN_NONE)
+			{
+				if (chain)
+				{
+					char msg[80];
+
+					/* As the server answers. */
+					snprintf(msg, sizeof msg, "%s AND CHAIN can only be used in transaction blocks", st);
+					return router_error(c, "25P01", msg, NULL, NULL);
+				}
 				return local_ok(c, PGRES_COMMAND_OK, st);
+			}
 			if (c->bound >= 0 && !c->txn_lost)
 			{
+				/* AND CHAIN: the server opens the next transaction at once;
+				 * txn_sync (in send_on) sees it open and keeps the binding. */
 				r = run_on(c, c->bound, rq, "this transaction", &ambiguous);
 				if (ambiguous || c->txn_lost)
 				{
+					char *b = c->begin_sql;
+
+					c->begin_sql = NULL;
 					txn_reset(c);
 					if (route == PGMM_ROUTE_ROLLBACK && !ambiguous)
 					{
-						/* The server rolled it back when the connection went. */
+						/* The server rolled it back when the connection went;
+						 * AND CHAIN: the next one starts deferred. */
+						if (chain)
+						{
+							c->txn = TXN_OPEN;
+							c->begin_sql = b;
+							b = NULL;
+						}
+						free(b);
 						PQclear(r);
 						pgmm_buf_reset(&c->err);
 						return local_ok(c, PGRES_COMMAND_OK, "ROLLBACK");
 					}
+					free(b);
 				}
 				return r;
 			}
@@ -2126,9 +2130,6 @@ run_plan(PGMMconn *c, const exec_req *rq, pgmm_plan *p, int transient)
 		case PGMM_ROUTE_TXN:
 		case PGMM_ROUTE_SET_LOCAL:
 		{
-			char w[2][64];
-			int nw = pgmm_sql_words(sql, len, w, 2);
-
 			if (c->txn == TXN_NONE)
 			{
 				pgmm_buf_init(&why);
@@ -2146,7 +2147,7 @@ run_plan(PGMMconn *c, const exec_req *rq, pgmm_plan *p, int transient)
 				return run_on(c, c->bound, rq, "this transaction", &ambiguous);
 			if (c->txn_lost)
 				return aborted_error(c);
-			if (nw >= 1 && strcmp(w[0], "lock") == 0)
+			if (sub == PGMM_SUB_LOCK)
 			{
 				if (c->txn_failed)
 					return aborted_error(c);
@@ -2154,7 +2155,7 @@ run_plan(PGMMconn *c, const exec_req *rq, pgmm_plan *p, int transient)
 					return r;
 				return run_on(c, c->home, rq, "this transaction", &ambiguous);
 			}
-			if (nw >= 2 && strcmp(w[0], "rollback") == 0)
+			if (sub == PGMM_SUB_ROLLBACK_TO)
 				c->txn_failed = 0;		/* ROLLBACK TO: nothing ran since */
 			else if (c->txn_failed)
 				return aborted_error(c);
@@ -2163,7 +2164,7 @@ run_plan(PGMMconn *c, const exec_req *rq, pgmm_plan *p, int transient)
 				                    "pgmm: parameters in a transaction-control statement are not supported", NULL, NULL);
 			if (txn_queue(c, sql, len) < 0)
 				return local_error(c, "53200", "out of memory", NULL);
-			return local_ok(c, PGRES_COMMAND_OK, first_word_upper(sql, len, word, sizeof word));
+			return local_ok(c, PGRES_COMMAND_OK, tag);
 		}
 		default:				/* FALLBACK */
 			if (c->txn == TXN_OPEN)

@@ -171,6 +171,10 @@ typedef struct pgmm_plan
 	pgmm_keysrc *keys;
 	pgmm_keysrc newkey;       /* PGMM_PF_KEY_UPDATE */
 	int         max_param;
+	pgmm_stmt_sub sub;        /* the recogniser's sub-kind (SET, SAVEPOINT, LOCK, ...) */
+	int         chain;        /* COMMIT / ROLLBACK AND CHAIN */
+	int         to_default;   /* SET x TO DEFAULT: forget x, do not replay */
+	const char *tag;          /* command tag of a locally answered statement (static) */
 	char       *set_key;      /* ROUTE_SET: the setting's name (replay de-duplication) */
 	/* ROUTE_REFUSE */
 	char        sqlstate[6];
@@ -187,9 +191,6 @@ pgmm_plan *pgmm_plan_build(const pgmm_map *map, const char *sql, size_t len, pgm
 pgmm_plan *pgmm_plan_from_stmt(const pgmm_map *map, const pgmm_stmt *st, const char *sql, size_t len,
                                pgmm_buf *err);
 void pgmm_plan_free(pgmm_plan *p);
-/* The first words of sql, lower-cased, comments skipped (up to n, each
- * up to 63 bytes); returns how many were found. */
-int pgmm_sql_words(const char *sql, size_t len, char words[][64], int n);
 
 /* Parameters of one execution. */
 typedef struct pgmm_params

@@ -154,6 +154,11 @@ typedef struct ctx
 	int			where_present;
 	int			returning;
 	int			locking;
+	pgmm_stmt_sub sub;
+	int			chain;
+	int			to_default;
+	size_t		setting;		/* pool offset or NONE */
+	const char *tag;
 	vec			cols;			/* size_t pool offsets */
 	vec			sets;			/* size_t pool offsets */
 	vec			vals;			/* sval */
@@ -2604,6 +2609,10 @@ set_other(ctx *c)
 	c->on_conflict = c->where_present = c->returning = c->locking = 0;
 	c->cols.n = c->sets.n = c->vals.n = c->conds.n = 0;
 	c->pool.n = 0;
+	c->sub = PGMM_SUB_NONE;
+	c->chain = c->to_default = 0;
+	c->setting = NONE;
+	c->tag = "";
 }
 
 /* Row locks anywhere, subqueries included: FOR UPDATE / SHARE / NO KEY
@@ -2970,9 +2979,9 @@ other:
 }
 
 /* COMMIT / END / ROLLBACK / ABORT [WORK | TRANSACTION] [AND [NO] CHAIN]:
- * AND CHAIN starts a new transaction at once, which is not a plain end. */
+ * sets c->chain for AND CHAIN (a new transaction starts at once). */
 static pgmm_stmt_kind
-txn_end(const ctx *c, pgmm_stmt_kind plain)
+txn_end(ctx *c, pgmm_stmt_kind plain)
 {
 	uint32_t	b = c->nt,
 				i = 1;
@@ -2980,8 +2989,210 @@ txn_end(const ctx *c, pgmm_stmt_kind plain)
 	if (tk_kw(c, i, b, "work") || tk_kw(c, i, b, "transaction"))
 		i++;
 	if (tk_kw(c, i, b, "and") && tk_kw(c, i + 1, b, "chain"))
-		return PGMM_STMT_TXN_OTHER;
+		c->chain = 1;
+	c->tag = plain == PGMM_STMT_COMMIT ? "COMMIT" : "ROLLBACK";
 	return plain;
+}
+
+/* Put a parameter name given as a fixed word into the pool. */
+static void
+setting_word(ctx *c, const char *w)
+{
+	c->setting = pool_add(c, w, strlen(w));
+}
+
+/*
+ * The parameter name at i (name or name.name...), folded like an identifier
+ * and then lower-cased (GUC names compare case-insensitively).  Returns the
+ * index after it, or NONE32 (c->setting stays NONE).
+ */
+static uint32_t
+setting_name(ctx *c, uint32_t i, uint32_t b)
+{
+	size_t		off = c->pool.n,
+				k;
+	char	   *p;
+
+	c->setting = NONE;
+	for (;;)
+	{
+		if (!is_name(c, i, b) || pool_name(c, i, 0) == NONE)
+		{
+			c->pool.n = off;
+			return NONE32;
+		}
+		i++;
+		if (!tk_punct(c, i, b, '.'))
+			break;
+		pool_app(c, ".", 1);
+		i++;
+	}
+	pool_app(c, "", 1);
+	if (c->oom)
+		return NONE32;
+	p = (char *) c->pool.p + off;
+	for (k = 0; p[k]; k++)
+		if ((unsigned) (unsigned char) p[k] - (unsigned) 'A' < 26u)
+			p[k] = (char) (p[k] + 32);
+	c->setting = off;
+	return i;
+}
+
+/* SET [SESSION | LOCAL] ...: the parameter it sets. */
+static void
+set_detail(ctx *c)
+{
+	uint32_t	b = c->nt,
+				i = 1;
+
+	c->tag = "SET";
+	c->sub = PGMM_SUB_SET;
+	if (tk_kw(c, i, b, "local"))
+	{
+		c->sub = PGMM_SUB_SET_LOCAL;
+		i++;
+	}
+	else if (tk_kw(c, i, b, "session"))
+	{
+		if (tk_kw(c, i + 1, b, "authorization"))
+		{
+			setting_word(c, "session_authorization");
+			c->to_default = tk_kw(c, i + 2, b, "default") && i + 3 == b;
+			return;
+		}
+		if (tk_kw(c, i + 1, b, "characteristics"))
+		{
+			setting_word(c, "session_characteristics");
+			return;
+		}
+		i++;
+	}
+	if (tk_kw(c, i, b, "time") && tk_kw(c, i + 1, b, "zone"))
+	{
+		setting_word(c, "timezone");
+		c->to_default = (tk_kw(c, i + 2, b, "default") || tk_kw(c, i + 2, b, "local")) && i + 3 == b;
+		return;
+	}
+	if (tk_kw(c, i, b, "names"))
+	{
+		setting_word(c, "client_encoding");
+		c->to_default = tk_kw(c, i + 1, b, "default") && i + 2 == b;
+		return;
+	}
+	if (tk_kw(c, i, b, "schema"))
+	{
+		setting_word(c, "search_path");
+		return;
+	}
+	if (tk_kw(c, i, b, "xml") && tk_kw(c, i + 1, b, "option"))
+	{
+		setting_word(c, "xmloption");
+		return;
+	}
+	if (tk_kw(c, i, b, "role") || tk_kw(c, i, b, "authorization"))
+	{
+		setting_word(c, tk_kw(c, i, b, "role") ? "role" : "session_authorization");
+		c->to_default = (tk_kw(c, i + 1, b, "none") || tk_kw(c, i + 1, b, "default")) && i + 2 == b;
+		return;
+	}
+	i = setting_name(c, i, b);
+	if (i == NONE32)
+		return;
+	if (tk_kw(c, i, b, "to") || tk_op(c, i, b, "="))
+		c->to_default = tk_kw(c, i + 1, b, "default") && i + 2 == b;
+}
+
+/* RESET name / RESET ALL and the special forms. */
+static void
+reset_detail(ctx *c)
+{
+	uint32_t	b = c->nt;
+
+	c->tag = "RESET";
+	c->sub = PGMM_SUB_RESET;
+	if (tk_kw(c, 1, b, "all"))
+		c->sub = PGMM_SUB_RESET_ALL;
+	else if (tk_kw(c, 1, b, "time") && tk_kw(c, 2, b, "zone"))
+		setting_word(c, "timezone");
+	else if (tk_kw(c, 1, b, "session") && tk_kw(c, 2, b, "authorization"))
+		setting_word(c, "session_authorization");
+	else if (tk_kw(c, 1, b, "authorization"))
+		setting_word(c, "session_authorization");
+	else
+		(void) setting_name(c, 1, b);
+}
+
+/* Sub-kind, setting and tag of transaction-control and session statements. */
+static void
+stmt_detail(ctx *c)
+{
+	uint32_t	b = c->nt;
+
+	switch (c->kind)
+	{
+		case PGMM_STMT_BEGIN:
+			c->tag = tk_kw(c, 0, b, "start") ? "START TRANSACTION" : "BEGIN";
+			break;
+		case PGMM_STMT_TXN_OTHER:
+			if (tk_kw(c, 0, b, "savepoint"))
+			{
+				c->sub = PGMM_SUB_SAVEPOINT;
+				c->tag = "SAVEPOINT";
+			}
+			else if (tk_kw(c, 0, b, "release"))
+			{
+				c->sub = PGMM_SUB_RELEASE;
+				c->tag = "RELEASE";
+			}
+			else if (tk_kw(c, 0, b, "lock"))
+			{
+				c->sub = PGMM_SUB_LOCK;
+				c->tag = "LOCK TABLE";
+			}
+			else if (tk_kw(c, 0, b, "set"))
+			{
+				c->sub = PGMM_SUB_SET_TRANSACTION;
+				c->tag = "SET";
+			}
+			else
+			{
+				c->sub = PGMM_SUB_ROLLBACK_TO;
+				c->tag = "ROLLBACK";
+			}
+			break;
+		case PGMM_STMT_SESSION:
+			if (tk_kw(c, 0, b, "set"))
+				set_detail(c);
+			else if (tk_kw(c, 0, b, "reset"))
+				reset_detail(c);
+			else if (tk_kw(c, 0, b, "discard"))
+			{
+				c->sub = tk_kw(c, 1, b, "all") ? PGMM_SUB_DISCARD_ALL : PGMM_SUB_DISCARD;
+				c->tag = c->sub == PGMM_SUB_DISCARD_ALL ? "DISCARD ALL" : "DISCARD";
+			}
+			else if (tk_kw(c, 0, b, "deallocate"))
+			{
+				uint32_t	i = tk_kw(c, 1, b, "prepare") ? 2 : 1;
+
+				c->sub = tk_kw(c, i, b, "all") ? PGMM_SUB_DEALLOCATE_ALL : PGMM_SUB_DEALLOCATE;
+				c->tag = c->sub == PGMM_SUB_DEALLOCATE_ALL ? "DEALLOCATE ALL" : "DEALLOCATE";
+			}
+			else
+			{
+				c->sub = PGMM_SUB_PREPARE;
+				c->tag = "PREPARE";
+			}
+			break;
+		case PGMM_STMT_OTHER:
+			if (tk_kw(c, 0, b, "copy"))
+			{
+				c->sub = PGMM_SUB_COPY;
+				c->tag = "COPY";
+			}
+			break;
+		default:
+			break;
+	}
 }
 
 static void
@@ -3073,6 +3284,7 @@ recognise(ctx *c)
 			if (tk_kw_n(c, 0, b, ddl[k], strlen(ddl[k])))
 				c->kind = PGMM_STMT_DDL;
 	}
+	stmt_detail(c);
 	if (c->oom)
 		set_other(c);
 }
@@ -3184,6 +3396,11 @@ build(ctx *c)
 	}
 	st->returning = c->returning;
 	st->locking = c->locking;
+	st->sub = c->sub;
+	st->chain = c->chain;
+	st->to_default = c->to_default;
+	st->setting = res_str(pool, c->setting);
+	st->tag = c->tag;
 	return st;
 }
 
@@ -3229,6 +3446,10 @@ pgmm_sql_parse(const char *sql, size_t len, pgmm_stmt **out, char *err, size_t e
 	c.has_from = 0;
 	c.ncols = c.nrows = c.nvals = 0;
 	c.on_conflict = c.where_present = c.returning = c.locking = 0;
+	c.sub = PGMM_SUB_NONE;
+	c.chain = c.to_default = 0;
+	c.setting = NONE;
+	c.tag = "";
 	vec_init(&c.toks, c.tok_inl, sizeof c.tok_inl / sizeof c.tok_inl[0], sizeof(tok));
 	vec_init(&c.pool, c.pool_inl, sizeof c.pool_inl, 1);
 	vec_init(&c.cols, c.cols_inl, sizeof c.cols_inl / sizeof c.cols_inl[0], sizeof(size_t));
@@ -3237,18 +3458,23 @@ pgmm_sql_parse(const char *sql, size_t len, pgmm_stmt **out, char *err, size_t e
 	vec_init(&c.conds, c.conds_inl, sizeof c.conds_inl / sizeof c.conds_inl[0], sizeof(scond));
 
 	if (lex_all(&c, err, errlen) < 0)
+	{
+		rc = c.oom ? PGMM_PARSE_ENOMEM : PGMM_PARSE_ERROR;
 		goto done;
+	}
 	match_groups(&c);
 	recognise(&c);
 	if (c.oom)
 	{
 		set_err(err, errlen, "out of memory");
+		rc = PGMM_PARSE_ENOMEM;
 		goto done;
 	}
 	*out = build(&c);
 	if (!*out)
 	{
 		set_err(err, errlen, "out of memory");
+		rc = PGMM_PARSE_ENOMEM;
 		goto done;
 	}
 	rc = 0;

@@ -23,8 +23,8 @@ typedef enum pgmm_stmt_kind
 	PGMM_STMT_UPDATE,
 	PGMM_STMT_DELETE,
 	PGMM_STMT_BEGIN,         /* BEGIN, START TRANSACTION */
-	PGMM_STMT_COMMIT,        /* COMMIT, END, COMMIT AND NO CHAIN */
-	PGMM_STMT_ROLLBACK,      /* ROLLBACK, ABORT (not ROLLBACK TO) */
+	PGMM_STMT_COMMIT,        /* COMMIT, END, COMMIT AND [NO] CHAIN (chain says which) */
+	PGMM_STMT_ROLLBACK,      /* ROLLBACK, ABORT, ROLLBACK AND [NO] CHAIN (not ROLLBACK TO) */
 	PGMM_STMT_TXN_OTHER,     /* SAVEPOINT, RELEASE, ROLLBACK TO, SET TRANSACTION, LOCK */
 	PGMM_STMT_SESSION,       /* SET, RESET, DISCARD, PREPARE/DEALLOCATE (SQL level) */
 	PGMM_STMT_DDL,           /* CREATE, ALTER, DROP, TRUNCATE, GRANT, REVOKE, COMMENT,
@@ -33,6 +33,31 @@ typedef enum pgmm_stmt_kind
 	PGMM_STMT_OTHER          /* anything else: WITH ..., COPY, CALL, DO, MERGE, LISTEN,
 	                            EXPLAIN ANALYZE, unparseable text */
 } pgmm_stmt_kind;
+
+/* What a transaction-control, session or other statement is, in detail (so
+ * that nobody re-reads the text). */
+typedef enum pgmm_stmt_sub
+{
+	PGMM_SUB_NONE = 0,
+	/* SESSION */
+	PGMM_SUB_SET,            /* SET [SESSION] name ...: setting (to_default: TO/= DEFAULT) */
+	PGMM_SUB_SET_LOCAL,      /* SET LOCAL name ...: setting */
+	PGMM_SUB_RESET,          /* RESET name: setting */
+	PGMM_SUB_RESET_ALL,      /* RESET ALL */
+	PGMM_SUB_DISCARD,        /* DISCARD PLANS / SEQUENCES / TEMP */
+	PGMM_SUB_DISCARD_ALL,    /* DISCARD ALL */
+	PGMM_SUB_PREPARE,        /* SQL-level PREPARE name AS ... */
+	PGMM_SUB_DEALLOCATE,     /* DEALLOCATE [PREPARE] name */
+	PGMM_SUB_DEALLOCATE_ALL, /* DEALLOCATE [PREPARE] ALL */
+	/* TXN_OTHER */
+	PGMM_SUB_SAVEPOINT,
+	PGMM_SUB_RELEASE,
+	PGMM_SUB_ROLLBACK_TO,
+	PGMM_SUB_SET_TRANSACTION,/* SET TRANSACTION / SET CONSTRAINTS */
+	PGMM_SUB_LOCK,
+	/* OTHER */
+	PGMM_SUB_COPY
+} pgmm_stmt_sub;
 
 typedef enum pgmm_val_kind
 {
@@ -85,15 +110,35 @@ typedef struct pgmm_stmt
 	int         returning;    /* RETURNING present */
 	int         locking;      /* SELECT ... FOR UPDATE/SHARE */
 	int         max_param;    /* highest $n anywhere in the text (0 when none) */
+	/* transaction control, session statements */
+	pgmm_stmt_sub sub;        /* PGMM_SUB_NONE for everything else */
+	int         chain;        /* COMMIT / ROLLBACK AND CHAIN */
+	int         to_default;   /* SET name TO DEFAULT / = DEFAULT */
+	const char *setting;      /* SET / SET LOCAL / RESET: the parameter's name, folded like an
+	                             identifier ("quoted" or not) then lower-cased (the server
+	                             compares them case-insensitively); dotted names kept
+	                             ("myapp.x"); the special forms are given their parameter:
+	                             TIME ZONE timezone, NAMES client_encoding, SCHEMA search_path,
+	                             SESSION AUTHORIZATION session_authorization, ROLE role, XML
+	                             OPTION xmloption, SESSION CHARACTERISTICS
+	                             session_characteristics.  NULL otherwise (or unreadable) */
+	const char *tag;          /* the command tag the server answers with ("SAVEPOINT",
+	                             "RELEASE", "ROLLBACK", "SET", "LOCK TABLE", "BEGIN",
+	                             "COMMIT", ...); a static string; "" when not known */
 } pgmm_stmt;
 
+/* Failures of pgmm_sql_parse (so that callers never read the message). */
+#define PGMM_PARSE_ERROR  (-1)   /* bad arguments, or text the server would refuse too
+                                    (unterminated quote or comment, over 1 GiB) */
+#define PGMM_PARSE_ENOMEM (-2)   /* out of memory */
+
 /*
- * Parse sql (len bytes; it need not be NUL-terminated).  On success returns a
- * statement in ONE allocation (free it with pgmm_stmt_free; all pointers
- * point inside it) and sets *out.  Returns -1 with a message in err only for
- * out of memory or unterminated quotes/comments (the server would refuse the
- * text too); text the recogniser does not understand is kind OTHER, not an
- * error.
+ * Parse sql (len bytes; it need not be NUL-terminated).  On success returns 0
+ * and a statement in ONE allocation (free it with pgmm_stmt_free; all
+ * pointers point inside it) in *out.  Returns PGMM_PARSE_ENOMEM for out of
+ * memory and PGMM_PARSE_ERROR for bad arguments or unterminated
+ * quotes/comments (the server would refuse the text too), with a message in
+ * err; text the recogniser does not understand is kind OTHER, not an error.
  *
  * Details a router may rely on (lib/sqlparse.c has the full list):
  *  - A NUL byte ends the text, as it does for libpq.  Texts over 1 GiB (the

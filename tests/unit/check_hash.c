@@ -79,7 +79,7 @@ text_err(pgmm_keytype t, const char *s, size_t len)
 	uint64_t	h = 0;
 
 	err[0] = '\0';
-	ck_assert_msg(pgmm_key_hash_text(t, s, len, &h, err, sizeof(err)) == -1,
+	ck_assert_msg(pgmm_key_hash_text(t, s, len, &h, err, sizeof(err)) < 0,
 				  "%s key '%.*s' accepted, expected an error",
 				  pgmm_keytype_name(t), (int) (len > 80 ? 80 : len), s);
 	ck_assert_msg(err[0] != '\0', "empty error message for '%.*s'",
@@ -101,7 +101,7 @@ terr_typmod(pgmm_keytype t, int32_t typmod, const char *s)
 
 	err[0] = '\0';
 	ck_assert_msg(pgmm_key_hash_text_typmod(t, typmod, s, strlen(s), &h, err,
-											sizeof(err)) == -1,
+											sizeof(err)) < 0,
 				  "%s(%d) '%s' accepted, expected an error",
 				  pgmm_keytype_name(t), (int) typmod, s);
 	return err;
@@ -126,7 +126,7 @@ berr(pgmm_keytype t, unsigned int ptype, const void *p, size_t len)
 	uint64_t	h;
 
 	err[0] = '\0';
-	ck_assert_msg(pgmm_key_hash_binary(t, ptype, p, len, &h, err, sizeof(err)) == -1,
+	ck_assert_msg(pgmm_key_hash_binary(t, ptype, p, len, &h, err, sizeof(err)) < 0,
 				  "binary %s (param %u) accepted, expected an error",
 				  pgmm_keytype_name(t), ptype);
 	ck_assert(err[0] != '\0');
@@ -1494,6 +1494,49 @@ END_TEST
  * ----------------------------------------------------------------------
  */
 
+/* Issue #7 (bug 4): callers tell errors apart by code, never by text. */
+static int
+trc(pgmm_keytype t, int32_t typmod, const char *s)
+{
+	uint64_t	h;
+	char		err[256];
+
+	return pgmm_key_hash_text_typmod(t, typmod, s, strlen(s), &h, err, sizeof(err));
+}
+
+START_TEST(test_error_codes)
+{
+	uint64_t	h;
+	unsigned char two[2] = {0, 1};
+
+	ck_assert_int_eq(trc(PGMM_KEY_INT4, -1, "abc"), PGMM_HASH_ESYNTAX);
+	ck_assert_int_eq(trc(PGMM_KEY_INT4, -1, "99999999999"), PGMM_HASH_ERANGE);
+	ck_assert_int_eq(trc(PGMM_KEY_INT2, -1, "40000"), PGMM_HASH_ERANGE);
+	ck_assert_int_eq(trc(PGMM_KEY_NUMERIC, 4 + ((3 << 16) | 1), "12345.6"), PGMM_HASH_ERANGE);
+	ck_assert_int_eq(trc(PGMM_KEY_BPCHAR, 4 + 3, "abcd"), PGMM_HASH_ETOOLONG);
+	ck_assert_int_eq(trc(PGMM_KEY_DATE, -1, "2020-02-30"), PGMM_HASH_EDATETIME);
+	ck_assert_int_eq(trc(PGMM_KEY_TIMESTAMPTZ, -1, "2020-01-01 10:00"), PGMM_HASH_EUNKNOWABLE);
+	ck_assert_int_eq(trc(PGMM_KEY_DATE, -1, "now"), PGMM_HASH_EUNKNOWABLE);
+	ck_assert_int_eq(trc(PGMM_KEY_DATE, -1, "01/02/03"), PGMM_HASH_EUNKNOWABLE);
+	ck_assert_int_eq(trc(PGMM_KEY_UUID, -1, "not-a-uuid"), PGMM_HASH_ESYNTAX);
+	ck_assert_int_eq(trc(PGMM_KEY_BOOL, -1, "maybe"), PGMM_HASH_ESYNTAX);
+	ck_assert_int_eq(trc(PGMM_KEY_INVALID, -1, "1"), PGMM_HASH_EINVAL);
+	ck_assert_int_eq(pgmm_key_hash_text(PGMM_KEY_INT4, "1", 1, NULL, NULL, 0), PGMM_HASH_EINVAL);
+	ck_assert_int_eq(pgmm_key_hash_binary(PGMM_KEY_INT4, 0, (const char *) two, 2, &h, NULL, 0),
+					 PGMM_HASH_ESYNTAX);
+	ck_assert_int_eq(trc(PGMM_KEY_INT4, -1, "42"), PGMM_HASH_OK);
+
+	ck_assert_str_eq(pgmm_hash_sqlstate(PGMM_HASH_ESYNTAX), "22P02");
+	ck_assert_str_eq(pgmm_hash_sqlstate(PGMM_HASH_ERANGE), "22003");
+	ck_assert_str_eq(pgmm_hash_sqlstate(PGMM_HASH_ETOOLONG), "22001");
+	ck_assert_str_eq(pgmm_hash_sqlstate(PGMM_HASH_EDATETIME), "22008");
+	ck_assert_str_eq(pgmm_hash_sqlstate(PGMM_HASH_EINVAL), "22023");
+	ck_assert_ptr_null(pgmm_hash_sqlstate(PGMM_HASH_EUNKNOWABLE));
+	ck_assert_ptr_null(pgmm_hash_sqlstate(PGMM_HASH_OK));
+	ck_assert_ptr_null(pgmm_hash_sqlstate(12345));
+}
+END_TEST
+
 START_TEST(test_errors_args)
 {
 	uint64_t	h;
@@ -1510,18 +1553,18 @@ START_TEST(test_errors_args)
 	ck_assert_int_eq(pgmm_key_hash_text((pgmm_keytype) 1000, "1", 1, &h, err, sizeof(err)), -1);
 	ck_assert_int_eq(pgmm_key_hash_binary((pgmm_keytype) -1, 0, "1", 1, &h, err, sizeof(err)), -1);
 	/* no room for a message is fine */
-	ck_assert_int_eq(pgmm_key_hash_text(PGMM_KEY_INT4, "x", 1, &h, NULL, 0), -1);
-	ck_assert_int_eq(pgmm_key_hash_text(PGMM_KEY_INT4, "x", 1, &h, NULL, 100), -1);
+	ck_assert_int_eq(pgmm_key_hash_text(PGMM_KEY_INT4, "x", 1, &h, NULL, 0), PGMM_HASH_ESYNTAX);
+	ck_assert_int_eq(pgmm_key_hash_text(PGMM_KEY_INT4, "x", 1, &h, NULL, 100), PGMM_HASH_ESYNTAX);
 	err[0] = 'z';
-	ck_assert_int_eq(pgmm_key_hash_text(PGMM_KEY_INT4, "x", 1, &h, err, 0), -1);
+	ck_assert_int_eq(pgmm_key_hash_text(PGMM_KEY_INT4, "x", 1, &h, err, 0), PGMM_HASH_ESYNTAX);
 	ck_assert_int_eq(err[0], 'z');
 	/* a short buffer gets a truncated, terminated message */
 	memset(tiny, 'z', sizeof(tiny));
-	ck_assert_int_eq(pgmm_key_hash_text(PGMM_KEY_INT4, "x", 1, &h, tiny, sizeof(tiny)), -1);
+	ck_assert_int_eq(pgmm_key_hash_text(PGMM_KEY_INT4, "x", 1, &h, tiny, sizeof(tiny)), PGMM_HASH_ESYNTAX);
 	ck_assert_int_eq(tiny[sizeof(tiny) - 1], '\0');
 	ck_assert_int_eq((int) strlen(tiny), (int) sizeof(tiny) - 1);
 	tiny[0] = 'z';
-	ck_assert_int_eq(pgmm_key_hash_text(PGMM_KEY_INT4, "x", 1, &h, tiny, 1), -1);
+	ck_assert_int_eq(pgmm_key_hash_text(PGMM_KEY_INT4, "x", 1, &h, tiny, 1), PGMM_HASH_ESYNTAX);
 	ck_assert_int_eq(tiny[0], '\0');
 	/* len beyond what a datum may hold, without reading it */
 	ck_assert_int_eq(pgmm_key_hash_text(PGMM_KEY_TEXT, "x", (size_t) 1 << 31, &h, err, sizeof(err)), -1);
@@ -1790,6 +1833,7 @@ hash_suite(void)
 	tcase_add_test(tc, test_errors_empty);
 	tcase_add_test(tc, test_errors_nul_garbage);
 	tcase_add_test(tc, test_errors_huge);
+	tcase_add_test(tc, test_error_codes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("perf");

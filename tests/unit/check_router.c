@@ -737,18 +737,71 @@ START_TEST(test_session_plans)
 }
 END_TEST
 
-START_TEST(test_words)
+/* Issue #7 (bug 3): a quoted setting name is the same setting; it must be
+ * re-read (search_path) and replayed like the unquoted one. */
+START_TEST(test_session_plans_quoted)
 {
-	char w[4][64];
+	pgmm_map *m = fixture();
+	pgmm_plan *p;
 
-	ck_assert_int_eq(pgmm_sql_words("  /* a /* nested */ */ SET -- x\n LOCAL foo = 1", 45, w, 4), 3);
-	ck_assert_str_eq(w[0], "set");
-	ck_assert_str_eq(w[1], "local");
-	ck_assert_str_eq(w[2], "foo");
-	ck_assert_int_eq(pgmm_sql_words("", 0, w, 4), 0);
-	ck_assert_int_eq(pgmm_sql_words("(SELECT", 7, w, 4), 0);
-	ck_assert_int_eq(pgmm_sql_words("Commit And Chain", 16, w, 4), 3);
-	ck_assert_str_eq(w[2], "chain");
+	p = plan(m, "SET \"search_path\" = s1, public");
+	ck_assert_int_eq(p->route, PGMM_ROUTE_SET);
+	ck_assert_ptr_nonnull(p->set_key);
+	ck_assert_str_eq(p->set_key, "search_path");
+	ck_assert(p->flags & PGMM_PF_SEARCH_PATH);
+	ck_assert_int_eq(p->sub, PGMM_SUB_SET);
+	ck_assert_int_eq(p->to_default, 0);
+	pgmm_plan_free(p);
+	p = plan(m, "/* x */ set session \"SEARCH_PATH\" to default");
+	ck_assert_str_eq(p->set_key, "search_path");
+	ck_assert(p->flags & PGMM_PF_SEARCH_PATH);
+	ck_assert_int_eq(p->to_default, 1);
+	pgmm_plan_free(p);
+	p = plan(m, "RESET \"search_path\"");
+	ck_assert_str_eq(p->set_key, "search_path");
+	ck_assert(p->flags & PGMM_PF_SEARCH_PATH);
+	ck_assert_int_eq(p->sub, PGMM_SUB_RESET);
+	pgmm_plan_free(p);
+	p = plan(m, "SET LOCAL \"search_path\" = s1");
+	ck_assert_int_eq(p->route, PGMM_ROUTE_SET_LOCAL);
+	pgmm_plan_free(p);
+	pgmm_map_free(m);
+}
+END_TEST
+
+/* Issue #7 (bug 2): COMMIT / ROLLBACK AND CHAIN are ends of a transaction
+ * that open the next one, not "other" statements (nor ROLLBACK TO). */
+START_TEST(test_chain_plans)
+{
+	pgmm_map *m = fixture();
+	pgmm_plan *p;
+
+	p = plan(m, "COMMIT AND CHAIN");
+	ck_assert_int_eq(p->route, PGMM_ROUTE_COMMIT);
+	ck_assert_int_eq(p->chain, 1);
+	ck_assert_str_eq(p->tag, "COMMIT");
+	pgmm_plan_free(p);
+	p = plan(m, "rollback work and chain");
+	ck_assert_int_eq(p->route, PGMM_ROUTE_ROLLBACK);
+	ck_assert_int_eq(p->chain, 1);
+	pgmm_plan_free(p);
+	p = plan(m, "ROLLBACK AND NO CHAIN");
+	ck_assert_int_eq(p->route, PGMM_ROUTE_ROLLBACK);
+	ck_assert_int_eq(p->chain, 0);
+	pgmm_plan_free(p);
+	p = plan(m, "ROLLBACK TO SAVEPOINT a");
+	ck_assert_int_eq(p->route, PGMM_ROUTE_TXN);
+	ck_assert_int_eq(p->sub, PGMM_SUB_ROLLBACK_TO);
+	ck_assert_str_eq(p->tag, "ROLLBACK");
+	pgmm_plan_free(p);
+	p = plan(m, "LOCK TABLE expedientes");
+	ck_assert_int_eq(p->route, PGMM_ROUTE_TXN);
+	ck_assert_int_eq(p->sub, PGMM_SUB_LOCK);
+	pgmm_plan_free(p);
+	p = plan(m, "COPY expedientes FROM STDIN");
+	ck_assert_int_eq(p->route, PGMM_ROUTE_REFUSE);
+	pgmm_plan_free(p);
+	pgmm_map_free(m);
 }
 END_TEST
 
@@ -1102,7 +1155,8 @@ router_suite(void)
 	tcase_add_test(tc, test_other_routes);
 	tcase_add_test(tc, test_ddl_hint);
 	tcase_add_test(tc, test_session_plans);
-	tcase_add_test(tc, test_words);
+	tcase_add_test(tc, test_session_plans_quoted);
+	tcase_add_test(tc, test_chain_plans);
 	tcase_add_test(tc, test_plan_oom);
 	tcase_add_test(tc, test_oom_sweep);
 	suite_add_tcase(s, tc);

@@ -330,12 +330,12 @@ START_TEST(kinds_transaction)
 	ck_assert_int_eq(kind_of("commit"), PGMM_STMT_COMMIT);
 	ck_assert_int_eq(kind_of("COMMIT WORK"), PGMM_STMT_COMMIT);
 	ck_assert_int_eq(kind_of("commit and no chain"), PGMM_STMT_COMMIT);
-	ck_assert_int_eq(kind_of("commit and chain"), PGMM_STMT_TXN_OTHER);
+	ck_assert_int_eq(kind_of("commit and chain"), PGMM_STMT_COMMIT);
 	ck_assert_int_eq(kind_of("end"), PGMM_STMT_COMMIT);
 	ck_assert_int_eq(kind_of("end transaction"), PGMM_STMT_COMMIT);
 	ck_assert_int_eq(kind_of("rollback"), PGMM_STMT_ROLLBACK);
 	ck_assert_int_eq(kind_of("abort"), PGMM_STMT_ROLLBACK);
-	ck_assert_int_eq(kind_of("rollback and chain"), PGMM_STMT_TXN_OTHER);
+	ck_assert_int_eq(kind_of("rollback and chain"), PGMM_STMT_ROLLBACK);
 	ck_assert_int_eq(kind_of("rollback to savepoint s"), PGMM_STMT_TXN_OTHER);
 	ck_assert_int_eq(kind_of("ROLLBACK TRANSACTION TO s"), PGMM_STMT_TXN_OTHER);
 	ck_assert_int_eq(kind_of("savepoint s"), PGMM_STMT_TXN_OTHER);
@@ -344,6 +344,80 @@ START_TEST(kinds_transaction)
 	ck_assert_int_eq(kind_of("set transaction isolation level serializable"), PGMM_STMT_TXN_OTHER);
 	ck_assert_int_eq(kind_of("set constraints all deferred"), PGMM_STMT_TXN_OTHER);
 	ck_assert_int_eq(kind_of("lock table t in exclusive mode"), PGMM_STMT_TXN_OTHER);
+}
+END_TEST
+
+/* Issue #7: AND CHAIN is a COMMIT/ROLLBACK that opens a new transaction
+ * (it was "other", and ROLLBACK AND CHAIN looked like ROLLBACK TO). */
+static void
+expect_detail(const char *sql, pgmm_stmt_kind kind, pgmm_stmt_sub sub, int chain, const char *setting,
+			  int to_default, const char *tag)
+{
+	pgmm_stmt  *st = parse(sql);
+
+	ck_assert_msg(st->kind == kind, "%s: kind %d, expected %d", sql, st->kind, kind);
+	ck_assert_msg(st->sub == sub, "%s: sub %d, expected %d", sql, st->sub, sub);
+	ck_assert_msg(st->chain == chain, "%s: chain %d", sql, st->chain);
+	ck_assert_msg(st->to_default == to_default, "%s: to_default %d", sql, st->to_default);
+	if (setting)
+		ck_assert_msg(st->setting && strcmp(st->setting, setting) == 0, "%s: setting %s, expected %s", sql,
+					  st->setting ? st->setting : "(null)", setting);
+	else
+		ck_assert_msg(st->setting == NULL, "%s: setting %s, expected none", sql, st->setting);
+	ck_assert_ptr_nonnull(st->tag);
+	ck_assert_msg(strcmp(st->tag, tag) == 0, "%s: tag %s, expected %s", sql, st->tag, tag);
+	pgmm_stmt_free(st);
+}
+
+START_TEST(details_chain)
+{
+	expect_detail("commit and chain", PGMM_STMT_COMMIT, PGMM_SUB_NONE, 1, NULL, 0, "COMMIT");
+	expect_detail("COMMIT WORK AND CHAIN", PGMM_STMT_COMMIT, PGMM_SUB_NONE, 1, NULL, 0, "COMMIT");
+	expect_detail("end transaction and chain", PGMM_STMT_COMMIT, PGMM_SUB_NONE, 1, NULL, 0, "COMMIT");
+	expect_detail("commit and no chain", PGMM_STMT_COMMIT, PGMM_SUB_NONE, 0, NULL, 0, "COMMIT");
+	expect_detail("rollback and chain", PGMM_STMT_ROLLBACK, PGMM_SUB_NONE, 1, NULL, 0, "ROLLBACK");
+	expect_detail("ABORT TRANSACTION AND CHAIN", PGMM_STMT_ROLLBACK, PGMM_SUB_NONE, 1, NULL, 0, "ROLLBACK");
+	expect_detail("rollback", PGMM_STMT_ROLLBACK, PGMM_SUB_NONE, 0, NULL, 0, "ROLLBACK");
+	expect_detail("rollback to savepoint s", PGMM_STMT_TXN_OTHER, PGMM_SUB_ROLLBACK_TO, 0, NULL, 0, "ROLLBACK");
+	expect_detail("savepoint s", PGMM_STMT_TXN_OTHER, PGMM_SUB_SAVEPOINT, 0, NULL, 0, "SAVEPOINT");
+	expect_detail("release s", PGMM_STMT_TXN_OTHER, PGMM_SUB_RELEASE, 0, NULL, 0, "RELEASE");
+	expect_detail("lock t", PGMM_STMT_TXN_OTHER, PGMM_SUB_LOCK, 0, NULL, 0, "LOCK TABLE");
+	expect_detail("set transaction read only", PGMM_STMT_TXN_OTHER, PGMM_SUB_SET_TRANSACTION, 0, NULL, 0, "SET");
+	expect_detail("begin", PGMM_STMT_BEGIN, PGMM_SUB_NONE, 0, NULL, 0, "BEGIN");
+	expect_detail("start transaction", PGMM_STMT_BEGIN, PGMM_SUB_NONE, 0, NULL, 0, "START TRANSACTION");
+}
+END_TEST
+
+/* Issue #7: the setting's name is read by the lexer, quoted or not. */
+START_TEST(details_session)
+{
+	expect_detail("SET \"search_path\" = a, b", PGMM_STMT_SESSION, PGMM_SUB_SET, 0, "search_path", 0, "SET");
+	expect_detail("set /* c */ \"Search_Path\" to a", PGMM_STMT_SESSION, PGMM_SUB_SET, 0, "search_path", 0, "SET");
+	expect_detail("SET search_path TO DEFAULT", PGMM_STMT_SESSION, PGMM_SUB_SET, 0, "search_path", 1, "SET");
+	expect_detail("set session work_mem = default", PGMM_STMT_SESSION, PGMM_SUB_SET, 0, "work_mem", 1, "SET");
+	expect_detail("set work_mem = 'default'", PGMM_STMT_SESSION, PGMM_SUB_SET, 0, "work_mem", 0, "SET");
+	expect_detail("SET myapp.\"Tenant\" = 3", PGMM_STMT_SESSION, PGMM_SUB_SET, 0, "myapp.tenant", 0, "SET");
+	expect_detail("set local statement_timeout = 5", PGMM_STMT_SESSION, PGMM_SUB_SET_LOCAL, 0, "statement_timeout",
+				  0, "SET");
+	expect_detail("set time zone 'UTC'", PGMM_STMT_SESSION, PGMM_SUB_SET, 0, "timezone", 0, "SET");
+	expect_detail("set time zone local", PGMM_STMT_SESSION, PGMM_SUB_SET, 0, "timezone", 1, "SET");
+	expect_detail("set names 'UTF8'", PGMM_STMT_SESSION, PGMM_SUB_SET, 0, "client_encoding", 0, "SET");
+	expect_detail("set schema 'x'", PGMM_STMT_SESSION, PGMM_SUB_SET, 0, "search_path", 0, "SET");
+	expect_detail("set session authorization u", PGMM_STMT_SESSION, PGMM_SUB_SET, 0, "session_authorization", 0,
+				  "SET");
+	expect_detail("set role none", PGMM_STMT_SESSION, PGMM_SUB_SET, 0, "role", 1, "SET");
+	expect_detail("reset \"search_path\"", PGMM_STMT_SESSION, PGMM_SUB_RESET, 0, "search_path", 0, "RESET");
+	expect_detail("reset time zone", PGMM_STMT_SESSION, PGMM_SUB_RESET, 0, "timezone", 0, "RESET");
+	expect_detail("reset all", PGMM_STMT_SESSION, PGMM_SUB_RESET_ALL, 0, NULL, 0, "RESET");
+	expect_detail("discard all", PGMM_STMT_SESSION, PGMM_SUB_DISCARD_ALL, 0, NULL, 0, "DISCARD ALL");
+	expect_detail("discard plans", PGMM_STMT_SESSION, PGMM_SUB_DISCARD, 0, NULL, 0, "DISCARD");
+	expect_detail("deallocate prepare all", PGMM_STMT_SESSION, PGMM_SUB_DEALLOCATE_ALL, 0, NULL, 0,
+				  "DEALLOCATE ALL");
+	expect_detail("deallocate p", PGMM_STMT_SESSION, PGMM_SUB_DEALLOCATE, 0, NULL, 0, "DEALLOCATE");
+	expect_detail("prepare p as select 1", PGMM_STMT_SESSION, PGMM_SUB_PREPARE, 0, NULL, 0, "PREPARE");
+	expect_detail("copy t from stdin", PGMM_STMT_OTHER, PGMM_SUB_COPY, 0, NULL, 0, "COPY");
+	expect_detail("insert into t values (1)", PGMM_STMT_INSERT, PGMM_SUB_NONE, 0, NULL, 0, "");
+	expect_detail("set \"\" = 1", PGMM_STMT_SESSION, PGMM_SUB_SET, 0, NULL, 0, "SET");
 }
 END_TEST
 
@@ -1406,9 +1480,14 @@ START_TEST(out_of_memory)
 		{
 			pgmm_stmt  *st = NULL;
 			char		err[128];
+			int			prc;
 
 			pgmm_sqlparse_fail_alloc(fail);
-			if (pgmm_sql_parse(sql, len, &st, err, sizeof err) == 0)
+			prc = pgmm_sql_parse(sql, len, &st, err, sizeof err);
+
+			if (prc != 0)
+				ck_assert_int_eq(prc, PGMM_PARSE_ENOMEM);
+			if (prc == 0)
 			{
 				check_invariants(st);
 				pgmm_stmt_free(st);
@@ -1434,9 +1513,14 @@ START_TEST(out_of_memory)
 	{
 		pgmm_stmt  *st = NULL;
 		char		err[128];
+		int			prc;
 
 		pgmm_sqlparse_fail_alloc(fail);
-		if (pgmm_sql_parse(big, n, &st, err, sizeof err) == 0)
+		prc = pgmm_sql_parse(big, n, &st, err, sizeof err);
+
+		if (prc != 0)
+			ck_assert_int_eq(prc, PGMM_PARSE_ENOMEM);
+		if (prc == 0)
 		{
 			ck_assert_int_eq(st->nconds, 300);
 			pgmm_stmt_free(st);
@@ -1474,6 +1558,8 @@ sqlparse_suite(void)
 	tc = tcase_create("statement_kinds");
 	tcase_add_test(tc, kinds_transaction);
 	tcase_add_test(tc, kinds_session_ddl_other);
+	tcase_add_test(tc, details_chain);
+	tcase_add_test(tc, details_session);
 	tcase_add_test(tc, kinds_select_family);
 	tcase_add_test(tc, statement_counting);
 	suite_add_tcase(s, tc);

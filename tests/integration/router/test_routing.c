@@ -668,6 +668,74 @@ START_TEST(test_search_path)
 }
 END_TEST
 
+/* Issue #7 (bug 3): SET "search_path" (quoted name) is a search_path
+ * change like the unquoted one: re-read, and forgotten by RESET. */
+START_TEST(test_search_path_quoted)
+{
+	PGMMconn *c = rt_connect(NULL);
+	const char *home = pgmm_home_node(c);
+	long long k;
+	char sql[128], *v;
+	PGresult *r;
+
+	for (k = 41000; k < 42000; k++)
+	{
+		const char *o;
+
+		snprintf(sql, sizeof sql, "%lld", k);
+		o = pgmm_key_owner(c, "t8", sql);
+		ck_assert_msg(o != NULL, "%s", pgmm_error_message(c));
+		if (strcmp(o, home) != 0)
+			break;
+	}
+	rt_run(c, "SET search_path = pg_catalog");
+	rt_run(c, "SET \"search_path\" = public");
+	/* In a transaction nothing is redirected: the router itself must know
+	 * that t8 is public.t8 again and send the row to its owner. */
+	rt_run(c, "BEGIN");
+	snprintf(sql, sizeof sql, "INSERT INTO t8 (id, v) VALUES (%lld, 'qsp')", k);
+	r = pgmm_exec(c, sql);
+	rt_ok(r, c);
+	PQclear(r);
+	ck_assert_str_ne(pgmm_last_node(c), home);
+	rt_run(c, "COMMIT");
+	snprintf(sql, sizeof sql, "id = %lld", k);
+	check_on_owner(c, "t8", sql);
+	pgmm_finish(c);
+
+	/* RESET "search_path" forgets the replayed SET: a master connected
+	 * afterwards has the default path. */
+	c = rt_connect(NULL);
+	rt_run(c, "SET \"search_path\" = pg_catalog, public");
+	rt_run(c, "RESET search_path");
+	for (k = 42000; k < 43000; k++)
+	{
+		const char *o;
+
+		snprintf(sql, sizeof sql, "%lld", k);
+		o = pgmm_key_owner(c, "t8", sql);
+		if (o && strcmp(o, home) != 0)
+			break;
+	}
+	snprintf(sql, sizeof sql, "SELECT current_setting('search_path') FROM t8 WHERE id = %lld FOR UPDATE", k);
+	r = pgmm_exec(c, sql);
+	rt_ok(r, c);
+	PQclear(r);
+	ck_assert_str_ne(pgmm_last_node(c), home);
+	r = pgmm_exec(c, "BEGIN");
+	PQclear(r);
+	snprintf(sql, sizeof sql, "INSERT INTO t8 (id, v) VALUES (%lld, current_setting('search_path'))", k);
+	rt_run(c, sql);
+	rt_run(c, "COMMIT");
+	snprintf(sql, sizeof sql, "SELECT v FROM t8 WHERE id = %lld", k);
+	v = rt_value(rt_index(pgmm_last_node(c)), sql);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_str_eq(v, "\"$user\", public");
+	free(v);
+	pgmm_finish(c);
+}
+END_TEST
+
 /* No plan cache at all: the same routing. */
 START_TEST(test_no_plan_cache)
 {
@@ -724,6 +792,7 @@ main(void)
 	tcase_add_test(tc, test_broadcast_2pc);
 	tcase_add_test(tc, test_set_replay);
 	tcase_add_test(tc, test_search_path);
+	tcase_add_test(tc, test_search_path_quoted);
 	tcase_add_test(tc, test_no_plan_cache);
 	suite_add_tcase(s, tc);
 	failed = rt_main(s);

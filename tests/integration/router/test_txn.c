@@ -166,6 +166,89 @@ START_TEST(test_rollback_and_empty)
 }
 END_TEST
 
+/* Issue #7 (bug 2): COMMIT / ROLLBACK AND CHAIN end the transaction and
+ * open the next one at once, on the same master when one was bound. */
+START_TEST(test_and_chain)
+{
+	PGMMconn *c = rt_connect(NULL);
+	const char *home = pgmm_home_node(c);
+	long long a, a2, b, d;
+	char oa[64], sql[160];
+	PGresult *r;
+
+	a = key_of(c, home, 1, 12000);				/* not home's */
+	snprintf(oa, sizeof oa, "%s", owner_of(c, a));
+	a2 = key_of(c, oa, 0, a + 1);				/* same owner */
+	b = key_of(c, oa, 1, 12000);				/* another owner */
+	d = key_of(c, oa, 0, a2 + 1);
+
+	/* Unbound: the chained transaction is still unbound, so a write for a
+	 * master other than home binds it there. */
+	rt_run(c, "BEGIN");
+	r = pgmm_exec(c, "COMMIT AND CHAIN");
+	rt_ok(r, c);
+	ck_assert_str_eq(pgmm_result_cmd_status(r), "COMMIT");
+	PQclear(r);
+	ck_assert_int_eq(pgmm_transaction_status(c), PQTRANS_INTRANS);
+	insert(c, a);
+	ck_assert_str_eq(pgmm_last_node(c), oa);
+
+	/* Bound: COMMIT AND CHAIN commits and stays on the same master. */
+	r = pgmm_exec(c, "COMMIT AND CHAIN");
+	rt_ok(r, c);
+	ck_assert_str_eq(pgmm_result_cmd_status(r), "COMMIT");
+	PQclear(r);
+	ck_assert_int_eq(pgmm_transaction_status(c), PQTRANS_INTRANS);
+	ck_assert_int_eq(row_count_on(oa, a), 1);		/* committed */
+	insert(c, a2);									/* the new transaction */
+	ck_assert_str_eq(pgmm_last_node(c), oa);
+	snprintf(sql, sizeof sql, "INSERT INTO t8 (id, v) VALUES (%lld, 'other')", b);
+	r = pgmm_exec(c, sql);
+	rt_fails(r, PGMM_SQLSTATE_CROSS_OWNER);
+	PQclear(r);
+
+	/* ROLLBACK AND CHAIN: a2 is gone, a new transaction on the same master. */
+	r = pgmm_exec(c, "ROLLBACK AND CHAIN");
+	rt_ok(r, c);
+	ck_assert_str_eq(pgmm_result_cmd_status(r), "ROLLBACK");
+	PQclear(r);
+	ck_assert_int_eq(pgmm_transaction_status(c), PQTRANS_INTRANS);
+	insert(c, d);
+	ck_assert_str_eq(pgmm_last_node(c), oa);
+	r = pgmm_exec(c, sql);
+	rt_fails(r, PGMM_SQLSTATE_CROSS_OWNER);
+	PQclear(r);
+	rt_run(c, "ROLLBACK");
+	ck_assert_int_eq(pgmm_transaction_status(c), PQTRANS_IDLE);
+	ck_assert_int_eq(row_count_on(oa, a2), 0);
+	ck_assert_int_eq(row_count_on(oa, d), 0);
+
+	/* Unbound and failed: COMMIT AND CHAIN answers ROLLBACK and opens a
+	 * fresh transaction (as the server does). */
+	rt_run(c, "BEGIN");
+	r = pgmm_exec(c, "CREATE TABLE nope (a int)");
+	rt_fails(r, PGMM_SQLSTATE_REFUSED);
+	PQclear(r);
+	ck_assert_int_eq(pgmm_transaction_status(c), PQTRANS_INERROR);
+	r = pgmm_exec(c, "COMMIT AND CHAIN");
+	rt_ok(r, c);
+	ck_assert_str_eq(pgmm_result_cmd_status(r), "ROLLBACK");
+	PQclear(r);
+	ck_assert_int_eq(pgmm_transaction_status(c), PQTRANS_INTRANS);
+	insert(c, d);
+	ck_assert_str_eq(pgmm_last_node(c), oa);
+	rt_run(c, "COMMIT");
+	ck_assert_int_eq(row_count_on(oa, d), 1);
+
+	/* Outside a transaction: the server's error. */
+	r = pgmm_exec(c, "COMMIT AND CHAIN");
+	rt_fails(r, "25P01");
+	PQclear(r);
+	ck_assert_int_eq(pgmm_transaction_status(c), PQTRANS_IDLE);
+	pgmm_finish(c);
+}
+END_TEST
+
 START_TEST(test_isolation_kept)
 {
 	PGMMconn *c = rt_connect(NULL);
@@ -386,6 +469,7 @@ main(void)
 	tcase_add_test(tc, test_bind_and_commit);
 	tcase_add_test(tc, test_cross_owner);
 	tcase_add_test(tc, test_rollback_and_empty);
+	tcase_add_test(tc, test_and_chain);
 	tcase_add_test(tc, test_isolation_kept);
 	tcase_add_test(tc, test_savepoints);
 	tcase_add_test(tc, test_refusals_abort);
