@@ -92,6 +92,13 @@ PGMM_EXPORT PGMMconn *pgmm_connect_params(const char *const *keywords, const cha
 	int expand_dbname);
 PGMM_EXPORT ConnStatusType pgmm_status(const PGMMconn *conn);
 PGMM_EXPORT const char *pgmm_error_message(const PGMMconn *conn);
+/* The SQLSTATE of the last failing pgmm call on conn (like libpq's
+ * PG_DIAG_SQLSTATE, for calls that return no PGresult: pgmm_connect,
+ * pgmm_next_id, pgmm_key_owner, pgmm_refresh_map, ...; for a failed
+ * statement, its result's SQLSTATE).  Set by every failing call, cleared
+ * when a call starts; NULL when the last call did not fail or no SQLSTATE
+ * applies.  PM005 when a master it needed was unreachable. */
+PGMM_EXPORT const char *pgmm_error_sqlstate(const PGMMconn *conn);
 PGMM_EXPORT void pgmm_finish(PGMMconn *conn);
 
 PGMM_EXPORT PGresult *pgmm_exec(PGMMconn *conn, const char *sql);

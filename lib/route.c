@@ -664,12 +664,14 @@ pgmm_key_owner_text(const pgmm_map *map, const pgmm_map_table *t, const char *va
                     char *err, size_t errlen)
 {
 	uint64_t h;
+	int rc;
 
 	if (t->kind == PGMM_TABLE_REFERENCE)
 		return t->owner;
 	if (val == NULL)
 		return pgmm_map_shard_owner(map, t, PGMM_NULL_KEY_REMAINDER);
-	if (pgmm_key_hash_text_typmod(t->key_type, t->key_typmod, val, len, &h, err, errlen) < 0)
-		return -1;
+	rc = pgmm_key_hash_text_typmod(t->key_type, t->key_typmod, val, len, &h, err, errlen);
+	if (rc < 0)
+		return rc;
 	return pgmm_map_shard_owner(map, t, pgmm_hash_remainder(h, (uint32_t) map->colocs[t->coloc].shards));
 }

@@ -74,7 +74,8 @@ typedef struct pgmm_prep
 struct pgmm_conn
 {
 	ConnStatusType status;
-	pgmm_buf    err;
+	pgmm_buf    err;            /* see conn_error */
+	char        err_sqlstate[6];
 	pgmm_options opts;
 	char       *home_conninfo;
 	char       *home_name;
@@ -139,18 +140,35 @@ now_ms(void)
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * The connection's error (pgmm_error_message, pgmm_error_sqlstate): one
+ * buffer, cleared when an operation starts (conn_error_clear) and only
+ * appended to after that, through conn_error.  sqlstate (NULL: none known)
+ * becomes the operation's SQLSTATE unless an earlier error of the same
+ * operation set one.  A line feed ends every message.
+ */
 static void
-seterr(PGMMconn *c, const char *fmt, ...) PGMM_PRINTF(2, 3);
+conn_error_clear(PGMMconn *c)
+{
+	pgmm_buf_reset(&c->err);
+	c->err_sqlstate[0] = '\0';
+}
 
 static void
-seterr(PGMMconn *c, const char *fmt, ...)
+conn_error(PGMMconn *c, const char *sqlstate, const char *fmt, ...) PGMM_PRINTF(3, 4);
+
+static void
+conn_error(PGMMconn *c, const char *sqlstate, const char *fmt, ...)
 {
 	va_list ap;
 
-	pgmm_buf_reset(&c->err);
 	va_start(ap, fmt);
 	pgmm_buf_vprintf(&c->err, fmt, ap);
 	va_end(ap);
+	if (c->err.len > 0 && pgmm_buf_ok(&c->err) && c->err.data[c->err.len - 1] != '\n')
+		pgmm_buf_append(&c->err, "\n");
+	if (sqlstate && sqlstate[0] && c->err_sqlstate[0] == '\0')
+		snprintf(c->err_sqlstate, sizeof c->err_sqlstate, "%s", sqlstate);
 }
 
 static void
@@ -200,13 +218,12 @@ note_result_error(PGMMconn *c, const PGresult *r, PGconn *pq)
 {
 	if (r && !is_error(r))
 		return;
-	pgmm_buf_reset(&c->err);
 	if (r)
-		pgmm_buf_append(&c->err, PQresultErrorMessage(r));
+		conn_error(c, PQresultErrorField(r, PG_DIAG_SQLSTATE), "%s", PQresultErrorMessage(r));
 	else if (pq)
-		pgmm_buf_append(&c->err, PQerrorMessage(pq));
+		conn_error(c, PQstatus(pq) == CONNECTION_OK ? "53200" : "08006", "%s", PQerrorMessage(pq));
 	else
-		pgmm_buf_append(&c->err, "out of memory\n");
+		conn_error(c, "53200", "out of memory");
 }
 
 static void
@@ -449,7 +466,7 @@ local_ok(PGMMconn *c, ExecStatusType st, const char *cmd_status)
 
 	if (r == NULL)
 	{
-		seterr(c, "out of memory");
+		conn_error(c, "53200", "out of memory");
 		return NULL;
 	}
 	if (cmd_status)
@@ -463,7 +480,11 @@ local_error(PGMMconn *c, const char *sqlstate, const char *message, PGconn *pq)
 {
 	PGresult *r = make_result(pq ? pq : some_pq(c), PGRES_FATAL_ERROR);
 
-	seterr(c, "%s\n", message);
+	/* message may be the connection's own error text (already there). */
+	if (message == c->err.data)
+		conn_error(c, sqlstate, "%s", "");
+	else
+		conn_error(c, sqlstate, "%s", message);
 	if (r == NULL)
 		return NULL;
 	(void) pgmm_result_set_error(r, sqlstate, message);
@@ -557,7 +578,7 @@ down_error(PGMMconn *c, const char *what, const pgmm_buf *why)
 	                 "pgmm reconnects on the next statement that needs it.");
 	/* Keep the full story in the connection's message too. */
 	if (pgmm_buf_ok(&m) && c->err.len == 0)
-		seterr(c, "%s\n", pgmm_buf_str(&m));
+		conn_error(c, PGMM_SQLSTATE_NODE_DOWN, "%s", pgmm_buf_str(&m));
 	pgmm_buf_free(&m);
 	return r;
 }
@@ -701,7 +722,7 @@ map_load(PGMMconn *c, int i, pgmm_buf *err)
 }
 
 /* Compare the catalog epoch (via link prefer, else any) and reload when it
- * moved: 1 reloaded, 0 same, -1 failure. */
+ * moved: 1 reloaded, 0 same, -1 failure, -2 no master reachable. */
 static int
 map_refresh(PGMMconn *c, int prefer, pgmm_buf *err)
 {
@@ -710,7 +731,7 @@ map_refresh(PGMMconn *c, int prefer, pgmm_buf *err)
 	int64_t e;
 
 	if (i < 0)
-		return -1;
+		return -2;
 	r = PQexec(c->links[i].pq, "SELECT epoch FROM pgmm.cluster");
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
 	{
@@ -790,26 +811,26 @@ pgmm_connect(const char *conninfo)
 		return NULL;
 	if (pgmm_siphash_init() < 0)
 	{
-		seterr(c, "libsodium could not be initialised");
+		conn_error(c, "58000", "libsodium could not be initialised");
 		return c;
 	}
 	pgmm_buf_init(&err);
 	if (pgmm_conninfo_split(conninfo, &c->home_conninfo, &c->opts, &err) < 0)
 	{
-		seterr(c, "%s", pgmm_buf_str(&err));
+		conn_error(c, "22023", "%s", pgmm_buf_str(&err));
 		pgmm_buf_free(&err);
 		return c;
 	}
 	home = PQconnectdb(c->home_conninfo);
 	if (home == NULL)
 	{
-		seterr(c, "out of memory");
+		conn_error(c, "53200", "out of memory");
 		pgmm_buf_free(&err);
 		return c;
 	}
 	if (PQstatus(home) != CONNECTION_OK)
 	{
-		seterr(c, "%s", PQerrorMessage(home));
+		conn_error(c, "08001", "%s", PQerrorMessage(home));
 		PQfinish(home);
 		pgmm_buf_free(&err);
 		return c;
@@ -818,7 +839,7 @@ pgmm_connect(const char *conninfo)
 	c->links = calloc(1, sizeof *c->links);
 	if (c->links == NULL || pgmm_result_register(home) < 0)
 	{
-		seterr(c, "out of memory");
+		conn_error(c, "53200", "out of memory");
 		PQfinish(home);
 		pgmm_buf_free(&err);
 		return c;
@@ -838,9 +859,11 @@ pgmm_connect(const char *conninfo)
 			const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(home);
 
 			if (catalog_missing(r))
-				seterr(c, "this master is not part of a pgmm cluster (schema pgmm not found); run `pgmm init` first");
+				conn_error(c, PQresultErrorField(r, PG_DIAG_SQLSTATE),
+				           "this master is not part of a pgmm cluster (schema pgmm not found); run `pgmm init` first");
 			else
-				seterr(c, "reading the pgmm catalog failed: %s", msg);
+				conn_error(c, r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : "08006",
+				           "reading the pgmm catalog failed: %s", msg);
 			PQclear(r);
 			pgmm_buf_free(&err);
 			return c;
@@ -849,7 +872,7 @@ pgmm_connect(const char *conninfo)
 		PQclear(r);
 		if (m == NULL)
 		{
-			seterr(c, "%s", pgmm_buf_str(&err));
+			conn_error(c, "XX000", "%s", pgmm_buf_str(&err));
 			pgmm_buf_free(&err);
 			return c;
 		}
@@ -860,7 +883,7 @@ pgmm_connect(const char *conninfo)
 		{
 			if (err.len == 0)
 				pgmm_buf_append(&err, "out of memory");
-			seterr(c, "%s", pgmm_buf_str(&err));
+			conn_error(c, "XX000", "%s", pgmm_buf_str(&err));
 			pgmm_map_free(m);
 			pgmm_buf_free(&err);
 			return c;
@@ -871,7 +894,7 @@ pgmm_connect(const char *conninfo)
 		c->plans = pgmm_cache_new((size_t) c->opts.plan_cache, (pgmm_cache_free_fn) pgmm_plan_free);
 		if (c->plans == NULL)
 		{
-			seterr(c, "out of memory");
+			conn_error(c, "53200", "out of memory");
 			pgmm_buf_free(&err);
 			return c;
 		}
@@ -879,7 +902,7 @@ pgmm_connect(const char *conninfo)
 	c->prepared = pgmm_cache_new(0, prep_free);
 	if (c->prepared == NULL)
 	{
-		seterr(c, "out of memory");
+		conn_error(c, "53200", "out of memory");
 		pgmm_buf_free(&err);
 		return c;
 	}
@@ -894,7 +917,7 @@ pgmm_connect(const char *conninfo)
 		}
 	pgmm_buf_free(&err);
 	c->status = CONNECTION_OK;
-	pgmm_buf_reset(&c->err);
+	conn_error_clear(c);
 	return c;
 }
 
@@ -902,6 +925,14 @@ ConnStatusType
 pgmm_status(const PGMMconn *c)
 {
 	return c ? c->status : CONNECTION_BAD;
+}
+
+const char *
+pgmm_error_sqlstate(const PGMMconn *c)
+{
+	if (c == NULL || c->err_sqlstate[0] == '\0')
+		return NULL;
+	return c->err_sqlstate;
 }
 
 const char *
@@ -972,10 +1003,10 @@ op_begin(PGMMconn *c)
 {
 	if (c == NULL)
 		return -1;
-	pgmm_buf_reset(&c->err);
+	conn_error_clear(c);
 	if (c->status != CONNECTION_OK)
 	{
-		seterr(c, "pgmm: the connection is not usable (pgmm_connect failed or it was reset)\n");
+		conn_error(c, "08003", "pgmm: the connection is not usable (pgmm_connect failed or it was reset)");
 		return -1;
 	}
 	c->last_tuples[0] = '\0';
@@ -1231,10 +1262,9 @@ send_on(PGMMconn *c, int i, const exec_req *rq, int *ambiguous)
 	{
 		*ambiguous = 1;
 		c->need_refresh = 1;
-		pgmm_buf_reset(&c->err);
-		pgmm_buf_printf(&c->err, "pgmm: master %s: the connection was lost while the statement ran; it may or may "
-		                "not have been executed, and pgmm does not resend it: ", c->links[i].name);
-		pgmm_buf_append(&c->err, r ? PQresultErrorMessage(r) : PQerrorMessage(pq));
+		conn_error(c, "08006", "pgmm: master %s: the connection was lost while the statement ran; it may or may "
+		           "not have been executed, and pgmm does not resend it: %s", c->links[i].name,
+		           r ? PQresultErrorMessage(r) : PQerrorMessage(pq));
 		if (c->txn == TXN_OPEN && c->bound == i)
 		{
 			c->txn_lost = 1;
@@ -1899,7 +1929,7 @@ execute(PGMMconn *c, const exec_req *rq)
 			if (!changed && (!unknown || redirect < 0 || redirect == ran_on))
 				return r;		/* the same map would send it to the same place */
 			PQclear(r);
-			pgmm_buf_reset(&c->err);
+			conn_error_clear(c);		/* a new attempt */
 			attempt++;
 			continue;
 		}
@@ -2099,7 +2129,7 @@ run_plan(PGMMconn *c, const exec_req *rq, pgmm_plan *p, int transient)
 						}
 						free(b);
 						PQclear(r);
-						pgmm_buf_reset(&c->err);
+						conn_error_clear(c);	/* nothing failed after all */
 						return local_ok(c, PGRES_COMMAND_OK, "ROLLBACK");
 					}
 					free(b);
@@ -2199,7 +2229,7 @@ pgmm_exec(PGMMconn *c, const char *sql)
 		return NULL;
 	if (sql == NULL)
 	{
-		seterr(c, "pgmm: command string is a null pointer\n");
+		conn_error(c, "22023", "pgmm: command string is a null pointer");
 		return NULL;
 	}
 	memset(&rq, 0, sizeof rq);
@@ -2220,12 +2250,12 @@ pgmm_exec_params(PGMMconn *c, const char *sql, int nParams, const Oid *paramType
 		return NULL;
 	if (sql == NULL)
 	{
-		seterr(c, "pgmm: command string is a null pointer\n");
+		conn_error(c, "22023", "pgmm: command string is a null pointer");
 		return NULL;
 	}
 	if (nParams < 0 || nParams > 65535)
 	{
-		seterr(c, "pgmm: number of parameters must be between 0 and 65535\n");
+		conn_error(c, "54023", "pgmm: number of parameters must be between 0 and 65535");
 		return NULL;
 	}
 	memset(&rq, 0, sizeof rq);
@@ -2254,12 +2284,12 @@ pgmm_prepare(PGMMconn *c, const char *name, const char *sql, int nParams, const 
 		return NULL;
 	if (sql == NULL)
 	{
-		seterr(c, "pgmm: command string is a null pointer\n");
+		conn_error(c, "22023", "pgmm: command string is a null pointer");
 		return NULL;
 	}
 	if (nParams < 0 || nParams > 65535)
 	{
-		seterr(c, "pgmm: number of parameters must be between 0 and 65535\n");
+		conn_error(c, "54023", "pgmm: number of parameters must be between 0 and 65535");
 		return NULL;
 	}
 	if (name == NULL)
@@ -2343,7 +2373,7 @@ pgmm_exec_prepared(PGMMconn *c, const char *name, int nParams, const char *const
 		return NULL;
 	if (nParams < 0 || nParams > 65535)
 	{
-		seterr(c, "pgmm: number of parameters must be between 0 and 65535\n");
+		conn_error(c, "54023", "pgmm: number of parameters must be between 0 and 65535");
 		return NULL;
 	}
 	if (name == NULL)
@@ -2458,7 +2488,7 @@ resolve_table(PGMMconn *c, const char *table)
 	}
 	t = pgmm_map_find_table(c->map, schema[0] ? schema : NULL, name);
 	if (t < 0)
-		seterr(c, "pgmm: table \"%s\" is not a pgmm table (not in the cluster catalog as resolved through the "
+		conn_error(c, "42P01", "pgmm: table \"%s\" is not a pgmm table (not in the cluster catalog as resolved through the "
 		       "search_path)\n", table);
 	return t;
 }
@@ -2482,7 +2512,8 @@ reserve_block(PGMMconn *c)
 	i = any_link(c, prefer >= 0 ? prefer : c->home, &why);
 	if (i < 0)
 	{
-		seterr(c, "pgmm: no master is reachable to reserve IDs (SQLSTATE %s): %s\n", PGMM_SQLSTATE_NODE_DOWN,
+		conn_error(c, PGMM_SQLSTATE_NODE_DOWN, "pgmm: no master is reachable to reserve IDs (SQLSTATE %s): %s",
+		           PGMM_SQLSTATE_NODE_DOWN,
 		       pgmm_buf_str(&why));
 		pgmm_buf_free(&why);
 		return -1;
@@ -2493,7 +2524,8 @@ reserve_block(PGMMconn *c)
 	                 "FROM pg_catalog.generate_series(1, $1::pg_catalog.int4)", 1, NULL, vals, NULL, NULL, 0);
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
 	{
-		seterr(c, "pgmm: master %s: reserving IDs failed: %s", c->links[i].name,
+		conn_error(c, r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : "08006",
+		           "pgmm: master %s: reserving IDs failed: %s", c->links[i].name,
 		       r ? PQresultErrorMessage(r) : PQerrorMessage(c->links[i].pq));
 		PQclear(r);
 		txn_sync(c, i);
@@ -2503,7 +2535,7 @@ reserve_block(PGMMconn *c)
 	if (ids == NULL)
 	{
 		PQclear(r);
-		seterr(c, "out of memory");
+		conn_error(c, "53200", "out of memory");
 		return -1;
 	}
 	for (k = 0; k < PQntuples(r); k++)
@@ -2513,7 +2545,7 @@ reserve_block(PGMMconn *c)
 	PQclear(r);
 	if (k < 0)
 	{
-		seterr(c, "out of memory");
+		conn_error(c, "53200", "out of memory");
 		return -1;
 	}
 	pgmm_idpool_trim(&c->ids, c->opts.id_block * 16 > 4096 ? c->opts.id_block * 16 : 4096);
@@ -2530,7 +2562,7 @@ next_id(PGMMconn *c, const char *table, const char *node, int64_t *id)
 		return -1;
 	if (id == NULL)
 	{
-		seterr(c, "pgmm_next_id: id is a null pointer\n");
+		conn_error(c, "22023", "pgmm_next_id: id is a null pointer");
 		return -1;
 	}
 	if (table)
@@ -2543,7 +2575,7 @@ next_id(PGMMconn *c, const char *table, const char *node, int64_t *id)
 		if (t->kind == PGMM_TABLE_DISTRIBUTED && t->key_type != PGMM_KEY_INT2 && t->key_type != PGMM_KEY_INT4 &&
 		    t->key_type != PGMM_KEY_INT8)
 		{
-			seterr(c, "pgmm_next_id: table %s.%s is distributed by %s, a %s key: pgmm hands out integer IDs only\n",
+			conn_error(c, "0A000", "pgmm_next_id: table %s.%s is distributed by %s, a %s key: pgmm hands out integer IDs only\n",
 			       t->schema, t->name, t->key_column, pgmm_keytype_name(t->key_type));
 			return -1;
 		}
@@ -2553,7 +2585,7 @@ next_id(PGMMconn *c, const char *table, const char *node, int64_t *id)
 		want = pgmm_map_node_index(c->map, node);
 		if (want < 0)
 		{
-			seterr(c, "pgmm_next_id: unknown master \"%s\"\n", node);
+			conn_error(c, "42704", "pgmm_next_id: unknown master \"%s\"", node);
 			return -1;
 		}
 	}
@@ -2568,7 +2600,7 @@ next_id(PGMMconn *c, const char *table, const char *node, int64_t *id)
 			owns |= g->owners[k] == want;
 		if (!owns)
 		{
-			seterr(c, "pgmm_next_id: master %s owns no shard of %s.%s, so no ID of that table belongs to it "
+			conn_error(c, PGMM_SQLSTATE_NO_SHARD, "pgmm_next_id: master %s owns no shard of %s.%s, so no ID of that table belongs to it "
 			       "(SQLSTATE %s)\n", c->map->nodes[want].name, t->schema, t->name, PGMM_SQLSTATE_NO_SHARD);
 			return -1;
 		}
@@ -2582,7 +2614,7 @@ next_id(PGMMconn *c, const char *table, const char *node, int64_t *id)
 		if (reserve_block(c) < 0)
 			return -1;
 	}
-	seterr(c, "pgmm_next_id: no ID of table %s fits (its key range is exhausted?)\n", table ? table : "");
+	conn_error(c, "2200H", "pgmm_next_id: no ID of table %s fits (its key range is exhausted?)\n", table ? table : "");
 	return -1;
 }
 
@@ -2636,7 +2668,7 @@ pgmm_key_owner(PGMMconn *c, const char *table, const char *key)
 		return NULL;
 	if (table == NULL)
 	{
-		seterr(c, "pgmm_key_owner: table is a null pointer\n");
+		conn_error(c, "22023", "pgmm_key_owner: table is a null pointer");
 		return NULL;
 	}
 	ti = resolve_table(c, table);
@@ -2645,7 +2677,10 @@ pgmm_key_owner(PGMMconn *c, const char *table, const char *key)
 	o = pgmm_key_owner_text(c->map, &c->map->tables[ti], key, key ? strlen(key) : 0, err, sizeof err);
 	if (o < 0)
 	{
-		seterr(c, "pgmm_key_owner: %s\n", err);
+		const char *st = pgmm_hash_sqlstate(o);
+
+		/* A key whose owner only the server can tell ('now', ...). */
+		conn_error(c, st ? st : "0A000", "pgmm_key_owner: %s", err);
 		return NULL;
 	}
 	snprintf(c->owner_buf, sizeof c->owner_buf, "%s", c->map->nodes[o].name);
@@ -2662,13 +2697,16 @@ pgmm_refresh_map(PGMMconn *c)
 		return -1;
 	if (c->txn == TXN_OPEN)
 	{
-		seterr(c, "pgmm_refresh_map: not inside a transaction (the map stays fixed until it ends)\n");
+		conn_error(c, "25001", "pgmm_refresh_map: not inside a transaction (the map stays fixed until it ends)");
 		return -1;
 	}
 	pgmm_buf_init(&err);
 	rc = map_refresh(c, c->home, &err);
 	if (rc < 0)
-		seterr(c, "%s\n", pgmm_buf_str(&err));
+	{
+		conn_error(c, rc == -2 ? PGMM_SQLSTATE_NODE_DOWN : "XX000", "%s", pgmm_buf_str(&err));
+		rc = -1;
+	}
 	else
 		c->need_refresh = 0;
 	pgmm_buf_free(&err);
@@ -2793,7 +2831,7 @@ pgmm_reset(PGMMconn *c)
 
 	if (c == NULL || c->status != CONNECTION_OK)
 		return;
-	pgmm_buf_reset(&c->err);
+	conn_error_clear(c);
 	txn_reset(c);
 	for (i = 0; i < c->nlinks; i++)
 		if (c->links[i].pq)

@@ -230,7 +230,8 @@ typedef struct pgmm_target
  * Pure: no I/O, no allocation. */
 void pgmm_plan_target(const pgmm_map *map, const pgmm_plan *p, const pgmm_params *params,
                       pgmm_target *t);
-/* Owner (node index) of a key given as text for table t; -1 with err. */
+/* Owner (node index) of a key given as text for table t; on failure a
+ * negative pgmm_hash_status with err. */
 int pgmm_key_owner_text(const pgmm_map *map, const pgmm_map_table *t, const char *val, size_t len,
                         char *err, size_t errlen);
 

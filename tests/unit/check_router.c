@@ -318,7 +318,7 @@ START_TEST(test_owner_vectors_s4)
 		ck_assert_int_eq(o, node(m, owner4[rem4[k]]));
 		ck_assert_int_eq(pgmm_id_owner(m, t, k), o);
 	}
-	ck_assert_int_eq(pgmm_key_owner_text(m, t, "abc", 3, err, sizeof err), -1);
+	ck_assert_int_eq(pgmm_key_owner_text(m, t, "abc", 3, err, sizeof err), PGMM_HASH_ESYNTAX);
 	ck_assert_ptr_nonnull(strstr(err, "invalid input syntax"));
 	/* NULL key: remainder 0. */
 	ck_assert_int_eq(pgmm_key_owner_text(m, t, NULL, 0, err, sizeof err), node(m, "m1"));
@@ -805,6 +805,40 @@ START_TEST(test_chain_plans)
 }
 END_TEST
 
+/* Issue #7 (bugs 5, 7): every failing call sets the connection's SQLSTATE;
+ * an operation starts by clearing the error, then only appends to it.  No
+ * server needed: the connections fail before reaching one. */
+START_TEST(test_error_sqlstate)
+{
+	PGMMconn *c;
+	int64_t id;
+
+	ck_assert_ptr_null(pgmm_error_sqlstate(NULL));
+	c = pgmm_connect("host=127.0.0.1 pgmm_bogus=1");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(pgmm_status(c), CONNECTION_BAD);
+	ck_assert_ptr_nonnull(strstr(pgmm_error_message(c), "pgmm_bogus"));
+	ck_assert_str_eq(pgmm_error_sqlstate(c), "22023");
+	/* The next call starts afresh: only its own error is left. */
+	ck_assert_ptr_null(pgmm_exec(c, "SELECT 1"));
+	ck_assert_str_eq(pgmm_error_sqlstate(c), "08003");
+	ck_assert_ptr_null(strstr(pgmm_error_message(c), "pgmm_bogus"));
+	ck_assert_ptr_nonnull(strstr(pgmm_error_message(c), "not usable"));
+	ck_assert_int_eq(pgmm_next_id(c, "t", &id), -1);
+	ck_assert_str_eq(pgmm_error_sqlstate(c), "08003");
+	/* One line per error, each ended by a line feed. */
+	ck_assert_int_eq((int) strlen(pgmm_error_message(c)) - 1,
+	                 (int) (strchr(pgmm_error_message(c), '\n') - pgmm_error_message(c)));
+	pgmm_finish(c);
+	/* Nothing listens on port 1 of the loopback. */
+	c = pgmm_connect("host=127.0.0.1 port=1 connect_timeout=2");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(pgmm_status(c), CONNECTION_BAD);
+	ck_assert_str_eq(pgmm_error_sqlstate(c), "08001");
+	pgmm_finish(c);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- conninfo */
 
 /* Another master's conninfo = the catalog's, with the caller's credentials
@@ -1163,6 +1197,7 @@ router_suite(void)
 	tc = tcase_create("ids");
 	tcase_add_test(tc, test_idpool);
 	tcase_add_test(tc, test_conninfo_merge_multihost);
+	tcase_add_test(tc, test_error_sqlstate);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("cost");
 	tcase_set_timeout(tc, 120);

@@ -161,7 +161,7 @@ func (cn *Conn) exec(query string, args []driver.NamedValue) (*C.PGresult, error
 		if msg == "" {
 			msg = "no result (connection lost?)"
 		}
-		return nil, errorf("%s", msg)
+		return nil, &Error{Message: "pgmm: " + msg, SQLState: gostr(C.pgmm_error_sqlstate(cn.c))}
 	}
 	switch C.PQresultStatus(res) {
 	case pgresCommandOK, pgresTuplesOK, pgresEmptyQuery, pgresSingleTuple:
@@ -375,12 +375,16 @@ func (cn *Conn) CmdTuples() string {
 	return gostr(C.pgmm_cmd_tuples(cn.c))
 }
 
+// connError is the error of a failed call that returns no result
+// (NextID, KeyOwner, ...): the connection's message, and its last-error
+// SQLSTATE (pgmm_error_sqlstate) so that IsSQLState(err, SQLStateNodeDown)
+// and friends work as for statement errors.
 func (cn *Conn) connError(what string) error {
 	msg := strings.TrimSpace(gostr(C.pgmm_error_message(cn.c)))
 	if msg == "" {
 		msg = "failed"
 	}
-	return errorf("%s: %s", what, msg)
+	return &Error{Message: "pgmm: " + what + ": " + msg, SQLState: gostr(C.pgmm_error_sqlstate(cn.c))}
 }
 
 // NextID returns a new key for table's integer key column (pgmm_next_id),

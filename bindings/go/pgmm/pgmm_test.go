@@ -1069,3 +1069,45 @@ func TestAdminStatusVerify(t *testing.T) {
 		t.Errorf("write to notas_go ran on %s, owner %s", n, last)
 	}
 }
+
+// Issue #7: NextID failing because no master is reachable carries PM005
+// (pgmm_error_sqlstate), so IsSQLState(err, SQLStateNodeDown) holds.  The
+// masters stay up: the test database refuses new connections and this
+// client's sessions (found by application_name) are ended, so every
+// (re)connection fails.
+func TestNextIDMasterDownIsNodeDown(t *testing.T) {
+	c := need(t)
+	app := fmt.Sprintf("pgmm_go_down_%d", time.Now().UnixNano()%1000000000)
+	cn, err := pgmm.Open(c.homeConninfo() + " application_name=" + app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cn.Close()
+	// Misuse keeps its own SQLSTATE: an unknown table is 42P01.
+	if _, err := cn.NextID("no_such_table"); !pgmm.IsSQLState(err, "42P01") {
+		t.Fatalf("NextID(no_such_table): want SQLSTATE 42P01, got %v", err)
+	}
+	defer func() {
+		for _, n := range c.names {
+			_ = pqdirect.Exec(c.server[n], "ALTER DATABASE "+c.db+" ALLOW_CONNECTIONS true")
+		}
+	}()
+	for _, n := range c.names {
+		if err := pqdirect.Exec(c.server[n], "ALTER DATABASE "+c.db+" ALLOW_CONNECTIONS false"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pqdirect.Query(c.server[n], "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "+
+			"WHERE application_name = '"+app+"'"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	_, err = cn.NextID("expedientes")
+	if err == nil {
+		t.Fatal("NextID succeeded with every master refusing this client")
+	}
+	wantSQLState(t, err, pgmm.SQLStateNodeDown)
+	if !pgmm.IsSQLState(err, pgmm.SQLStateNodeDown) {
+		t.Fatalf("IsSQLState(PM005) is false for %v", err)
+	}
+}

@@ -187,6 +187,20 @@ class Connection:
         msg = (_native.text(self._lib.pgmm_error_message(self._h), self._encoding) or "").strip()
         return OperationalError("pgmm: %s: %s" % (what, msg or "no result (connection lost?)"))
 
+    def _call_error(self, what, default=None):
+        """The exception for a failed pgmm call that returns no result
+        (next_id, key_owner, ...): its class from the connection's last-error
+        SQLSTATE (pgmm_error_sqlstate), default (ProgrammingError) when the
+        call set none."""
+        h = self._h
+        msg = (_native.text(self._lib.pgmm_error_message(h), self._encoding) or "").strip()
+        sqlstate = _native.text(self._lib.pgmm_error_sqlstate(h))
+        cls = class_for_sqlstate(sqlstate) if sqlstate else (default or ProgrammingError)
+        full = "pgmm: %s: %s" % (what, msg or "failed")
+        if sqlstate:
+            full += "\nSQLSTATE: %s" % sqlstate
+        return cls(full, sqlstate=sqlstate)
+
     def _run(self, sql, values=None):
         """Run sql (values: None for the simple protocol, else a list of
         parameters for $1..$n); return a PGresult pointer whose status is
@@ -351,8 +365,7 @@ class Connection:
         else:
             rc = self._lib.pgmm_next_id_for(h, table.encode(self._encoding), node.encode(), ctypes.byref(out))
         if rc != 0:
-            msg = (_native.text(self._lib.pgmm_error_message(h), self._encoding) or "").strip()
-            raise ProgrammingError("pgmm: next_id(%r): %s" % (table, msg or "failed"))
+            raise self._call_error("next_id(%r)" % table)
         return out.value
 
     def key_owner(self, table, key):
@@ -363,8 +376,7 @@ class Connection:
         kb = None if key is None else _types.to_text(key, self._encoding).encode(self._encoding)
         r = self._lib.pgmm_key_owner(h, table.encode(self._encoding), kb)
         if r is None:
-            msg = (_native.text(self._lib.pgmm_error_message(h), self._encoding) or "").strip()
-            raise ProgrammingError("pgmm: key_owner(%r, %r): %s" % (table, key, msg or "failed"))
+            raise self._call_error("key_owner(%r, %r)" % (table, key))
         return _native.text(r)
 
     def refresh_map(self):

@@ -68,6 +68,7 @@ _SIGNATURES = {
     "pgmm_connect": (_P, [_S]),
     "pgmm_status": (_I, [_P]),
     "pgmm_error_message": (_S, [_P]),
+    "pgmm_error_sqlstate": (_S, [_P]),
     "pgmm_finish": (None, [_P]),
     "pgmm_exec": (_P, [_P, _S]),
     "pgmm_exec_params": (_P, [_P, _S, _I, ctypes.POINTER(_OID), ctypes.POINTER(_S),

@@ -13,7 +13,7 @@ import pytest
 
 import pgmm
 import pgmm.admin
-from conftest import wait_until
+from conftest import Direct, wait_until
 
 UTC = datetime.timezone.utc
 
@@ -509,3 +509,38 @@ def test_admin_status_and_verify(cluster, estados):
         assert cur.lastnode == cluster.names[-1]
     with pytest.raises(pgmm.AdminError, match="closed"):
         adm.status()
+
+
+# ------------------------------------------------------------------ issue #7: errors of calls without a result
+
+def test_next_id_master_down_is_node_down_error(cluster, estados):
+    """pgmm_next_id failing because no master is reachable carries PM005 in
+    pgmm_error_sqlstate, so the binding raises NodeDownError (it raised
+    ProgrammingError when the code was only inside the message).  The
+    masters stay up: the test database refuses new connections and this
+    client's sessions (found by application_name) are ended, so every
+    (re)connection of this client fails."""
+    import time
+    app = "pgmm_py_down_" + uuid.uuid4().hex[:8]
+    c = cluster.connect("application_name=%s" % app)
+    try:
+        # Misuse keeps its own SQLSTATE: an unknown table is 42P01.
+        with pytest.raises(pgmm.ProgrammingError) as ei:
+            c.next_id("no_such_table")
+        assert ei.value.sqlstate == "42P01"
+        try:
+            for n in cluster.names:
+                Direct.query(cluster.server[n], "ALTER DATABASE %s ALLOW_CONNECTIONS false" % cluster.db)
+                Direct.query(cluster.server[n], "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                                "WHERE application_name = '%s'" % app)
+            time.sleep(0.5)
+            with pytest.raises(pgmm.NodeDownError) as ei:
+                c.next_id("expedientes")
+            assert ei.value.sqlstate == "PM005"
+            assert "PM005" in str(ei.value)
+        finally:
+            for n in cluster.names:
+                Direct.query(cluster.server[n], "ALTER DATABASE %s ALLOW_CONNECTIONS true" % cluster.db,
+                             check=False)
+    finally:
+        c.close()
