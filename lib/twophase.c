@@ -382,11 +382,17 @@ pgmm_2pc_run(pgmm_2pc *t, pgmm_buf *err)
 
 /* ------------------------------------------------------------ recovery */
 
+/* A prepared transaction's locks are held under its original virtual
+ * transaction id (pid NULL); its transactionid lock ties that to
+ * pg_prepared_xacts.transaction. */
 const char pgmm_2pc_list_query[] =
 	"SELECT p.gid, p.prepared, extract(epoch FROM now() - p.prepared)::float8 AS age, p.owner, "
 	"coalesce((SELECT string_agg(DISTINCT l.relation::regclass::text, ', ') FROM pg_catalog.pg_locks l "
-	"  WHERE l.virtualtransaction = '-1/' || p.transaction AND l.locktype = 'relation' "
-	"  AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())), '') AS locks "
+	"  WHERE l.pid IS NULL AND l.locktype = 'relation' "
+	"  AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()) "
+	"  AND l.virtualtransaction = (SELECT x.virtualtransaction FROM pg_catalog.pg_locks x "
+	"    WHERE x.locktype = 'transactionid' AND x.transactionid = p.transaction AND x.pid IS NULL LIMIT 1)), '') "
+	"  AS locks "
 	"FROM pg_catalog.pg_prepared_xacts p "
 	"WHERE p.gid LIKE 'pgmm:%' AND p.database = current_database() ORDER BY p.prepared, p.gid";
 
