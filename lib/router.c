@@ -33,6 +33,7 @@
 #include <libpq-events.h>
 
 #include "router_int.h"
+#include "twophase.h"
 
 /* Statement texts longer than this are planned but not cached. */
 #define PLAN_CACHE_MAX_TEXT 65536
@@ -1478,8 +1479,8 @@ broadcast(PGMMconn *c, const exec_req *rq, int coloc)
 	const pgmm_map_coloc *g = &c->map->colocs[coloc];
 	int n = g->nowners, k, ok = 1, sent_ok;
 	PGresult **res = NULL, *fail = NULL;
-	pgmm_buf why, down;
-	char gid[64];
+	pgmm_buf why, down, twopc_err;
+	int twopc_failed = 0;		/* 1 aborted, 2 in doubt (twopc_err says why) */
 
 	pgmm_buf_init(&why);
 	pgmm_buf_init(&down);
@@ -1559,45 +1560,39 @@ broadcast(PGMMconn *c, const exec_req *rq, int coloc)
 				ok = 0;
 		}
 	}
-	/* 3: commit everywhere, or roll back everywhere. */
+	/* 3: commit everywhere, or roll back everywhere.  pgmm_2pc=1: through
+	 * the one two-phase-commit module, participants in owner order (the
+	 * last owner decides). */
 	if (ok && c->opts.twopc)
 	{
-		snprintf(gid, sizeof gid, "pgmm_bc:%08x%08x", (unsigned) randombytes_random(), (unsigned) randombytes_random());
-		for (k = 0; k < n; k++)
+		pgmm_2pc_part *parts = calloc((size_t) n, sizeof *parts);
+		pgmm_2pc t;
+		pgmm_2pc_outcome o = PGMM_2PC_ABORTED;
+
+		pgmm_buf_init(&twopc_err);
+		if (parts == NULL)
+			pgmm_buf_append(&twopc_err, "out of memory");
+		else
 		{
-			char sql[96];
-			PGresult *r;
-
-			snprintf(sql, sizeof sql, "PREPARE TRANSACTION '%s'", gid);
-			r = PQexec(c->links[g->owners[k]].pq, sql);
-			if (!result_ok(r))
-			{
-				int j;
-
-				ok = 0;
-				fail = r;
-				snprintf(sql, sizeof sql, "ROLLBACK PREPARED '%s'", gid);
-				for (j = 0; j < k; j++)
-					PQclear(PQexec(c->links[g->owners[j]].pq, sql));
-				break;
-			}
-			PQclear(r);
-		}
-		if (ok)
-		{
-			char sql[96];
-
-			snprintf(sql, sizeof sql, "COMMIT PREPARED '%s'", gid);
 			for (k = 0; k < n; k++)
 			{
-				PGresult *r = PQexec(c->links[g->owners[k]].pq, sql);
-
-				if (!result_ok(r) && fail == NULL)
-					fail = r;
-				else
-					PQclear(r);
+				parts[k].conn = c->links[g->owners[k]].pq;
+				parts[k].name = c->links[g->owners[k]].name;
+			}
+			if (pgmm_2pc_init(&t, PGMM_2PC_BROADCAST, 0, parts, n, &twopc_err) == 0)
+			{
+				o = pgmm_2pc_run(&t, &twopc_err);
+				pgmm_2pc_free(&t);
 			}
 		}
+		free(parts);
+		if (o != PGMM_2PC_OK)
+		{
+			ok = 0;
+			twopc_failed = o == PGMM_2PC_IN_DOUBT ? 2 : 1;
+		}
+		else
+			pgmm_buf_free(&twopc_err);
 	}
 	else if (ok)
 	{
@@ -1636,6 +1631,22 @@ broadcast(PGMMconn *c, const exec_req *rq, int coloc)
 		pgmm_buf_reset(&c->last_node);
 		for (k = 0; k < n; k++)
 			pgmm_buf_printf(&c->last_node, "%s%s", k ? "," : "", c->links[g->owners[k]].name);
+		if (twopc_failed)
+		{
+			pgmm_buf m;
+			PGresult *r;
+
+			pgmm_buf_init(&m);
+			pgmm_buf_printf(&m, "pgmm: the two-phase commit of a broadcast UPDATE/DELETE %s: %s",
+			                twopc_failed == 2 ? "did not finish (its outcome is in doubt)" : "was rolled back",
+			                pgmm_buf_str(&twopc_err));
+			pgmm_buf_free(&twopc_err);
+			PQclear(fail);
+			r = router_error(c, twopc_failed == 2 ? "40003" : "40000", pgmm_buf_str(&m), NULL,
+			                 twopc_failed == 2 ? "`pgmm recover` finishes it once every master is reachable." : NULL);
+			pgmm_buf_free(&m);
+			return r;
+		}
 		if (fail == NULL)
 			return local_error(c, "08006", "pgmm: a broadcast UPDATE/DELETE failed: a connection was lost", NULL);
 		note_result_error(c, fail, NULL);
