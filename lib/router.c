@@ -130,8 +130,6 @@ typedef struct exec_req
 	int         result_format;
 } exec_req;
 
-/* ------------------------------------------------------------ small helpers */
-
 static int64_t
 now_ms(void)
 {
@@ -154,9 +152,6 @@ conn_error_clear(PGMMconn *c)
 	pgmm_buf_reset(&c->err);
 	c->err_sqlstate[0] = '\0';
 }
-
-static void
-conn_error(PGMMconn *c, const char *sqlstate, const char *fmt, ...) PGMM_PRINTF(3, 4);
 
 static void
 conn_error(PGMMconn *c, const char *sqlstate, const char *fmt, ...)
@@ -236,8 +231,6 @@ strv_free(char **v, int n)
 		free(v[i]);
 	free(v);
 }
-
-/* ------------------------------------------------------------ links */
 
 static void
 apply_link_settings(PGMMconn *c, PGconn *pq)
@@ -440,8 +433,6 @@ some_pq(const PGMMconn *c)
 	return NULL;
 }
 
-/* ------------------------------------------------------------ local results */
-
 /*
  * An empty result carrying pgmm's event procedure (so that instance data
  * attached to it is freed by PQclear: libpq only tells procedures whose
@@ -583,8 +574,6 @@ down_error(PGMMconn *c, const char *what, const pgmm_buf *why)
 	pgmm_buf_free(&m);
 	return r;
 }
-
-/* ------------------------------------------------------------ the map */
 
 static void
 plans_clear(PGMMconn *c)
@@ -779,8 +768,6 @@ reread_search_path(PGMMconn *c, int i)
 	PQclear(r);
 	plans_clear(c);
 }
-
-/* ------------------------------------------------------------ connect / finish */
 
 static PGMMconn *
 conn_new(void)
@@ -1015,8 +1002,6 @@ op_begin(PGMMconn *c)
 	return 0;
 }
 
-/* ------------------------------------------------------------ transactions */
-
 static void
 txn_reset(PGMMconn *c)
 {
@@ -1131,21 +1116,6 @@ txn_bind(PGMMconn *c, int i)
 	return NULL;
 }
 
-static PGresult *
-cross_owner_error(PGMMconn *c, int needed, const char *what)
-{
-	char msg[400], detail[200];
-
-	snprintf(msg, sizeof msg, "pgmm: this transaction is bound to master %s, but %s needs master %s",
-	         c->links[c->bound].name, what, c->links[needed].name);
-	snprintf(detail, sizeof detail, "bound=%s needed=%s", c->links[c->bound].name, c->links[needed].name);
-	return router_error(c, PGMM_SQLSTATE_CROSS_OWNER, msg, detail,
-	                    "A transaction runs on one master: keep the rows of one transaction on one owner "
-	                    "(colocate related tables; pgmm_next_id picks IDs of the bound master), or commit first.");
-}
-
-/* ------------------------------------------------------------ prepared statements */
-
 static void
 prep_free(void *v)
 {
@@ -1219,8 +1189,6 @@ prep_ensure(PGMMconn *c, int i, pgmm_prep *p)
 		return local_error(c, "53200", "out of memory", NULL);
 	return NULL;
 }
-
-/* ------------------------------------------------------------ running */
 
 /*
  * Send rq on link i (connected) and wait.  *ambiguous is set when the
@@ -1341,61 +1309,46 @@ run_on(PGMMconn *c, int i, const exec_req *rq, const char *what, int *ambiguous)
 	return send_on(c, i, rq, ambiguous);
 }
 
+/*
+ * Run choice ch (NODE or BALANCED) against the links: try the masters in
+ * pgmm_choice_order's order and connect the first that answers.  -1 with
+ * why when none does.
+ */
 static int
-link_usable_for_choice(PGMMconn *c, int i)
+link_pick(PGMMconn *c, const pgmm_choice *ch, pgmm_buf *why)
 {
-	pgmm_link *l = &c->links[i];
+	unsigned char *usable = malloc((size_t) c->nlinks + 1);
+	int *order = malloc(((size_t) c->nlinks + 1) * sizeof *order);
+	long *rr_of = malloc(((size_t) c->nlinks + 1) * sizeof *rr_of);
+	int64_t now = now_ms();
+	int i, k, n, chosen = -1;
 
-	return !(l->down && now_ms() - l->down_at < c->opts.reconnect_interval);
-}
-
-/* Round-robin among cand (n entries) skipping masters recently down;
- * connects the chosen one.  -1 with why when none is reachable. */
-static int
-pick_balanced(PGMMconn *c, const int *cand, int n, pgmm_buf *why)
-{
-	int k, pass;
-
-	if (n <= 0)
+	if (usable == NULL || order == NULL || rr_of == NULL)
+	{
+		pgmm_buf_append(why, "out of memory");
+		free(usable);
+		free(order);
+		free(rr_of);
 		return -1;
-	for (pass = 0; pass < 2; pass++)
-		for (k = 0; k < n; k++)
+	}
+	for (i = 0; i < c->nlinks; i++)
+		usable[i] = !(c->links[i].down && now - c->links[i].down_at < c->opts.reconnect_interval);
+	n = pgmm_choice_order(c->map, ch, c->rr, usable, order, rr_of);
+	for (k = 0; k < n && chosen < 0; k++)
+	{
+		if (k > 0)
+			pgmm_buf_append(why, "; ");
+		if (link_get(c, order[k], why, NULL))
 		{
-			int i = cand[(c->rr + (unsigned) k) % (unsigned) n];
-
-			if (pass == 0 && !link_usable_for_choice(c, i))
-				continue;
-			if (link_get(c, i, why, NULL))
-			{
-				c->rr = (c->rr + (unsigned) k + 1) % (unsigned) n;
-				return i;
-			}
+			chosen = order[k];
+			if (rr_of[k] >= 0)
+				c->rr = (unsigned) rr_of[k];
 		}
-	return -1;
-}
-
-static int
-pick_any(PGMMconn *c, pgmm_buf *why)
-{
-	int cand[256], n = 0, i;
-
-	for (i = 0; i < c->nlinks && n < 256; i++)
-		if (c->map->nodes[i].active)
-			cand[n++] = i;
-	return pick_balanced(c, cand, n, why);
-}
-
-/* A read outside a transaction under policy local/any, with failover to
- * another master when the chosen one is down (every master has every row). */
-static int
-pick_read(PGMMconn *c, int table_known, pgmm_buf *why)
-{
-	if (c->opts.read_policy == PGMM_READ_ANY && table_known)
-		return pick_any(c, why);
-	if (link_get(c, c->home, why, NULL))
-		return c->home;
-	pgmm_buf_reset(why);
-	return pick_any(c, why);
+	}
+	free(usable);
+	free(order);
+	free(rr_of);
+	return chosen;
 }
 
 /* Combine the per-master results of a broadcast; frees them. */
@@ -1732,13 +1685,15 @@ parse_pm001(const PGresult *r, char *owner, size_t cap, int64_t *epoch)
 		*epoch = strtoll(p + 6, NULL, 10);
 }
 
-/* A READ or WRITE plan: target, transaction rules, run. */
+/* A READ or WRITE plan: target (route.c), choice (choose.c), run. */
 static PGresult *
 exec_data(PGMMconn *c, const exec_req *rq, const pgmm_plan *p, int redirect, int *ran_on, int *unknown_target)
 {
 	pgmm_target t;
+	pgmm_choice ch;
+	pgmm_choice_ctx x;
 	pgmm_buf why;
-	int i = -1, ambiguous;
+	int i, ambiguous;
 	PGresult *r;
 	const char *what = p->route == PGMM_ROUTE_READ ? "this read" : "this write";
 
@@ -1770,130 +1725,36 @@ exec_data(PGMMconn *c, const exec_req *rq, const pgmm_plan *p, int redirect, int
 			pgmm_buf_free(&m);
 			return r;
 		}
-		if (c->bound >= 0)
-		{
-			int b = c->bound;
-
-			if (t.kind == PGMM_TARGET_NODE && t.node != b)
-				return cross_owner_error(c, t.node, p->route == PGMM_ROUTE_READ ? "this locking read" : "this write");
-			if (t.kind == PGMM_TARGET_BROADCAST)
-			{
-				const pgmm_map_coloc *g = &c->map->colocs[t.coloc];
-
-				if (!(g->nowners == 1 && g->owners[0] == b))
-				{
-					int other = g->owners[0] == b && g->nowners > 1 ? g->owners[1] : g->owners[0];
-
-					return cross_owner_error(c, other, "this UPDATE/DELETE without the key (it needs every owner)");
-				}
-			}
-			i = b;
-		}
-		else
-		{
-			/* Unbound: the first statement that needs a master binds. */
-			pgmm_buf_init(&why);
-			switch (t.kind)
-			{
-				case PGMM_TARGET_NODE:
-					i = t.node;
-					break;
-				case PGMM_TARGET_OWNERS:
-					i = pick_balanced(c, c->map->colocs[t.coloc].owners, c->map->colocs[t.coloc].nowners, &why);
-					break;
-				case PGMM_TARGET_BROADCAST:
-					if (c->map->colocs[t.coloc].nowners != 1)
-					{
-						pgmm_buf_free(&why);
-						return router_error(c, PGMM_SQLSTATE_CROSS_OWNER,
-						                    "pgmm: an UPDATE/DELETE without the key needs every master owning shards, "
-						                    "which a transaction (bound to one master) cannot reach",
-						                    NULL, "Give the key in the WHERE clause, or run the statement outside "
-						                    "a transaction (pgmm then runs it on every owner).");
-					}
-					i = c->map->colocs[t.coloc].owners[0];
-					break;
-				case PGMM_TARGET_READ:
-					/* A keyed read binds to the key's owner (a later write of
-					 * the row then works); a reference table is everywhere. */
-					if (t.node >= 0 && ((p->flags & PGMM_PF_LOCKING) ||
-					                    c->map->tables[p->table].kind == PGMM_TABLE_DISTRIBUTED))
-						i = t.node;
-					else if (c->opts.read_policy == PGMM_READ_ANY && p->table >= 0)
-						i = pick_any(c, &why);
-					else
-						i = c->home;
-					break;
-				default:
-					i = t.node >= 0 ? t.node : c->home;
-					break;
-			}
-			if (i < 0)
-			{
-				r = down_error(c, "no master owning shards of this table is reachable", &why);
-				pgmm_buf_free(&why);
-				return r;
-			}
-			pgmm_buf_free(&why);
-			if ((r = txn_bind(c, i)) != NULL)
-				return r;
-		}
-		r = run_on(c, i, rq, what, &ambiguous);
-		*ran_on = i;
-		return r;
 	}
-	/* Outside a transaction. */
-	pgmm_buf_init(&why);
-	switch (t.kind)
+	x.map = c->map;
+	x.home = c->home;
+	x.read_policy = c->opts.read_policy;
+	x.in_txn = c->txn == TXN_OPEN;
+	x.bound = c->bound;
+	pgmm_choose(&x, p, &t, &ch);
+	switch (ch.kind)
 	{
-		case PGMM_TARGET_NODE:
-			i = t.node;
+		case PGMM_CHOICE_ERROR:
+			return router_error(c, ch.sqlstate, ch.message, ch.detail, ch.hint);
+		case PGMM_CHOICE_BROADCAST:
+			return broadcast(c, rq, ch.coloc);
+		case PGMM_CHOICE_NODE:
+			i = ch.node;
 			break;
-		case PGMM_TARGET_OWNERS:
-			i = pick_balanced(c, c->map->colocs[t.coloc].owners, c->map->colocs[t.coloc].nowners, &why);
+		default:
+			pgmm_buf_init(&why);
+			i = link_pick(c, &ch, &why);
 			if (i < 0)
 			{
-				r = down_error(c, "no master owning shards of this table is reachable", &why);
+				r = down_error(c, ch.down_what, &why);
 				pgmm_buf_free(&why);
 				return r;
 			}
-			break;
-		case PGMM_TARGET_BROADCAST:
 			pgmm_buf_free(&why);
-			return broadcast(c, rq, t.coloc);
-		case PGMM_TARGET_READ:
-			if ((p->flags & PGMM_PF_LOCKING) || c->opts.read_policy == PGMM_READ_OWNER)
-				i = t.node >= 0 ? t.node : -1;
-			if (i < 0)
-			{
-				i = pick_read(c, p->table >= 0, &why);
-				if (i < 0)
-				{
-					r = down_error(c, "no master is reachable for this read", &why);
-					pgmm_buf_free(&why);
-					return r;
-				}
-			}
-			break;
-		default:				/* UNKNOWN */
-			if (t.node >= 0)
-				i = t.node;
-			else if (link_get(c, c->home, &why, NULL))
-				i = c->home;
-			else
-			{
-				pgmm_buf_reset(&why);
-				i = pick_any(c, &why);
-				if (i < 0)
-				{
-					r = down_error(c, "no master is reachable", &why);
-					pgmm_buf_free(&why);
-					return r;
-				}
-			}
 			break;
 	}
-	pgmm_buf_free(&why);
+	if (ch.bind && (r = txn_bind(c, i)) != NULL)
+		return r;
 	r = run_on(c, i, rq, what, &ambiguous);
 	*ran_on = i;
 	return r;
@@ -2229,8 +2090,6 @@ run_plan(PGMMconn *c, const exec_req *rq, pgmm_plan *p, int transient)
 	}
 }
 
-/* ------------------------------------------------------------ public exec API */
-
 PGresult *
 pgmm_exec(PGMMconn *c, const char *sql)
 {
@@ -2451,8 +2310,6 @@ pgmm_result_sqlstate(const PGresult *res)
 	return res ? pgmm_result_error_field(res, PG_DIAG_SQLSTATE) : NULL;
 }
 
-/* ------------------------------------------------------------ IDs */
-
 /* "schema.table" or "table" (double quotes taken off) resolved in the map;
  * -1 with the error set. */
 static int
@@ -2641,8 +2498,6 @@ pgmm_next_id_for(PGMMconn *c, const char *table, const char *node, int64_t *id)
 	return next_id(c, table, node, id);
 }
 
-/* ------------------------------------------------------------ the map, public */
-
 int64_t
 pgmm_map_epoch(const PGMMconn *c)
 {
@@ -2732,8 +2587,6 @@ pgmm_set_map_hook(PGMMconn *c, pgmm_map_hook_fn fn, void *arg)
 	c->map_hook = fn;
 	c->map_hook_arg = arg;
 }
-
-/* ------------------------------------------------------------ for compat.c */
 
 PGconn *
 pgmm_router_pq(PGMMconn *c)

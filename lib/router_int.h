@@ -235,6 +235,54 @@ void pgmm_plan_target(const pgmm_map *map, const pgmm_plan *p, const pgmm_params
 int pgmm_key_owner_text(const pgmm_map *map, const pgmm_map_table *t, const char *val, size_t len,
                         char *err, size_t errlen);
 
+/* ------------------------------------------------------------ choose.c */
+
+/* Which master(s) one execution of a READ/WRITE plan goes to, given its
+ * target, the transaction and the read policy: the ONE place that turns a
+ * target into a master (exec.c runs the answer).  Pure: no I/O. */
+typedef enum pgmm_choice_kind
+{
+	PGMM_CHOICE_NODE = 0,   /* exactly this master (its link is (re)connected at once) */
+	PGMM_CHOICE_BALANCED,   /* node first when >= 0, then round-robin over the candidates:
+	                           the owners of group coloc, or (coloc -1) every active master */
+	PGMM_CHOICE_BROADCAST,  /* every owner of group coloc, owned-rows-only mode */
+	PGMM_CHOICE_ERROR       /* the statement fails: sqlstate/message/detail/hint */
+} pgmm_choice_kind;
+
+typedef struct pgmm_choice
+{
+	pgmm_choice_kind kind;
+	int         node;
+	int         coloc;
+	int         bind;         /* the open, unbound transaction binds to the chosen master */
+	const char *down_what;    /* BALANCED: the message when no candidate is reachable */
+	char        sqlstate[6];  /* ERROR */
+	char        message[512];
+	char        detail[256];
+	char        hint[256];
+} pgmm_choice;
+
+/* What the choice depends on besides the plan and its target. */
+typedef struct pgmm_choice_ctx
+{
+	const pgmm_map *map;
+	int         home;         /* node index of the home master */
+	int         read_policy;  /* PGMM_READ_* */
+	int         in_txn;       /* a transaction is open (and usable: not failed while unbound, not lost) */
+	int         bound;        /* its master, -1 while unbound */
+} pgmm_choice_ctx;
+
+/* p is a READ or WRITE plan, t its target (pgmm_plan_target; not ERROR). */
+void pgmm_choose(const pgmm_choice_ctx *x, const pgmm_plan *p, const pgmm_target *t, pgmm_choice *out);
+/* The masters to try for choice ch, in order, into order (room for
+ * map->nnodes + 1 entries): NODE: that one; BALANCED: node first, then the
+ * candidates from round-robin position rr -- those usable now (usable[i]
+ * non-zero: not recently failed) first, the others after.  *rr_of is set
+ * parallel to order: the next round-robin position when that entry is
+ * chosen (-1: it was not a round-robin pick).  Returns the count. */
+int pgmm_choice_order(const pgmm_map *map, const pgmm_choice *ch, unsigned rr, const unsigned char *usable,
+                      int *order, long *rr_of);
+
 /* ------------------------------------------------------------ ids.c */
 
 typedef struct pgmm_idpool

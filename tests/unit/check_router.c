@@ -839,6 +839,225 @@ START_TEST(test_error_sqlstate)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- choice */
+
+/* The choice for sql with text parameters, given the transaction state. */
+static pgmm_choice
+choice(const pgmm_map *m, const char *sql, const char *const *vals, int n, int in_txn, int bound, int policy)
+{
+	pgmm_plan *p = plan(m, sql);
+	pgmm_params pp;
+	pgmm_target t;
+	pgmm_choice_ctx x;
+	pgmm_choice ch;
+
+	memset(&pp, 0, sizeof pp);
+	pp.n = n;
+	pp.values = vals;
+	pgmm_plan_target(m, p, &pp, &t);
+	x.map = m;
+	x.home = m->local;
+	x.read_policy = policy;
+	x.in_txn = in_txn;
+	x.bound = bound;
+	pgmm_choose(&x, p, &t, &ch);
+	pgmm_plan_free(p);
+	return ch;
+}
+
+START_TEST(test_choice_outside_txn)
+{
+	pgmm_map *m = fixture();
+	const char *v[1];
+	pgmm_choice ch;
+	int k;
+
+	for (k = 1; k <= 12; k++)
+	{
+		char key[8];
+
+		snprintf(key, sizeof key, "%d", k);
+		v[0] = key;
+		ch = choice(m, "INSERT INTO expedientes (id) VALUES ($1)", v, 1, 0, -1, PGMM_READ_LOCAL);
+		ck_assert_int_eq(ch.kind, PGMM_CHOICE_NODE);
+		ck_assert_int_eq(ch.node, node(m, owner4[rem4[k]]));
+		ck_assert_int_eq(ch.bind, 0);
+	}
+	ch = choice(m, "INSERT INTO expedientes (titulo) VALUES ('x')", NULL, 0, 0, -1, PGMM_READ_LOCAL);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_BALANCED);
+	ck_assert_int_eq(ch.node, -1);
+	ck_assert_int_eq(ch.coloc, m->tables[pgmm_map_find_table(m, NULL, "expedientes")].coloc);
+	ch = choice(m, "UPDATE expedientes SET titulo = 'x'", NULL, 0, 0, -1, PGMM_READ_LOCAL);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_BROADCAST);
+	ch = choice(m, "UPDATE estados SET nombre = 'x'", NULL, 0, 0, -1, PGMM_READ_LOCAL);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_NODE);
+	ck_assert_int_eq(ch.node, node(m, "m2"));
+	/* Reads: local = home then any; any = balanced; owner = the key's owner. */
+	v[0] = "2";
+	ch = choice(m, "SELECT * FROM expedientes WHERE id = $1", v, 1, 0, -1, PGMM_READ_LOCAL);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_BALANCED);
+	ck_assert_int_eq(ch.node, m->local);
+	ck_assert_int_eq(ch.coloc, -1);
+	ch = choice(m, "SELECT * FROM expedientes WHERE id = $1", v, 1, 0, -1, PGMM_READ_ANY);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_BALANCED);
+	ck_assert_int_eq(ch.node, -1);
+	ch = choice(m, "SELECT * FROM expedientes WHERE id = $1", v, 1, 0, -1, PGMM_READ_OWNER);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_NODE);
+	ck_assert_int_eq(ch.node, node(m, owner4[rem4[2]]));
+	ch = choice(m, "SELECT * FROM expedientes WHERE id = $1 FOR UPDATE", v, 1, 0, -1, PGMM_READ_LOCAL);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_NODE);
+	ck_assert_int_eq(ch.node, node(m, owner4[rem4[2]]));
+	/* A table pgmm does not manage under pgmm_read=any: home first. */
+	ch = choice(m, "SELECT * FROM other", NULL, 0, 0, -1, PGMM_READ_ANY);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_BALANCED);
+	ck_assert_int_eq(ch.node, m->local);
+	pgmm_map_free(m);
+}
+END_TEST
+
+START_TEST(test_choice_in_txn)
+{
+	pgmm_map *m = fixture();
+	int m1 = node(m, "m1"), m2 = node(m, "m2");
+	const char *v[1] = {"2"};		/* owner m3 (remainder 2) */
+	pgmm_choice ch;
+
+	/* Bound to m1: a write for m3 is PM002 naming both. */
+	ch = choice(m, "INSERT INTO expedientes (id) VALUES ($1)", v, 1, 1, m1, PGMM_READ_LOCAL);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_ERROR);
+	ck_assert_str_eq(ch.sqlstate, PGMM_SQLSTATE_CROSS_OWNER);
+	ck_assert_str_eq(ch.detail, "bound=m1 needed=m3");
+	ck_assert_ptr_nonnull(strstr(ch.message, "this write"));
+	v[0] = "1";						/* owner m1 */
+	ch = choice(m, "INSERT INTO expedientes (id) VALUES ($1)", v, 1, 1, m1, PGMM_READ_LOCAL);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_NODE);
+	ck_assert_int_eq(ch.node, m1);
+	ck_assert_int_eq(ch.bind, 0);
+	/* Bound: a broadcast over several owners fails; over the bound one only, runs. */
+	ch = choice(m, "DELETE FROM expedientes", NULL, 0, 1, m1, PGMM_READ_LOCAL);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_ERROR);
+	ck_assert_str_eq(ch.detail, "bound=m1 needed=m2");
+	ch = choice(m, "DELETE FROM solo", NULL, 0, 1, m2, PGMM_READ_LOCAL);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_NODE);
+	ck_assert_int_eq(ch.node, m2);
+	/* Unbound: the first statement binds. */
+	ch = choice(m, "DELETE FROM solo", NULL, 0, 1, -1, PGMM_READ_LOCAL);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_NODE);
+	ck_assert_int_eq(ch.node, m2);
+	ck_assert_int_eq(ch.bind, 1);
+	ch = choice(m, "DELETE FROM expedientes", NULL, 0, 1, -1, PGMM_READ_LOCAL);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_ERROR);
+	ck_assert_str_eq(ch.sqlstate, PGMM_SQLSTATE_CROSS_OWNER);
+	v[0] = "2";
+	ch = choice(m, "SELECT * FROM expedientes WHERE id = $1", v, 1, 1, -1, PGMM_READ_LOCAL);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_NODE);	/* a keyed read binds to the owner */
+	ck_assert_int_eq(ch.node, node(m, "m3"));
+	ck_assert_int_eq(ch.bind, 1);
+	ch = choice(m, "SELECT * FROM estados", NULL, 0, 1, -1, PGMM_READ_LOCAL);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_NODE);	/* reference: home */
+	ck_assert_int_eq(ch.node, m->local);
+	ch = choice(m, "INSERT INTO expedientes (titulo) VALUES ('x')", NULL, 0, 1, -1, PGMM_READ_LOCAL);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_BALANCED);
+	ck_assert_int_eq(ch.bind, 1);
+	pgmm_map_free(m);
+}
+END_TEST
+
+/* Balanced order: round-robin from rr, masters up first, down ones last. */
+START_TEST(test_choice_order)
+{
+	pgmm_map *m = fixture();
+	unsigned char usable[3] = {1, 1, 1};
+	int order[4], n, g = m->tables[pgmm_map_find_table(m, NULL, "names")].coloc;
+	long rr_of[4];
+	pgmm_choice ch;
+
+	memset(&ch, 0, sizeof ch);
+	ch.kind = PGMM_CHOICE_BALANCED;
+	ch.node = -1;
+	ch.coloc = g;					/* owners m1 m2 m3 */
+	n = pgmm_choice_order(m, &ch, 1, usable, order, rr_of);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(order[0], m->colocs[g].owners[1]);
+	ck_assert_int_eq(rr_of[0], 2);
+	ck_assert_int_eq(order[2], m->colocs[g].owners[0]);
+	ck_assert_int_eq(rr_of[2], 1);
+	usable[m->colocs[g].owners[1]] = 0;	/* recently down: tried last */
+	n = pgmm_choice_order(m, &ch, 1, usable, order, rr_of);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(order[0], m->colocs[g].owners[2]);
+	ck_assert_int_eq(order[2], m->colocs[g].owners[1]);
+	/* Home first, then every master but home. */
+	ch.node = m->local;
+	ch.coloc = -1;
+	n = pgmm_choice_order(m, &ch, 0, usable, order, rr_of);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(order[0], m->local);
+	ck_assert_int_eq(rr_of[0], -1);
+	/* NODE: that master, up or not. */
+	ch.kind = PGMM_CHOICE_NODE;
+	ch.node = 1;
+	usable[1] = 0;
+	ck_assert_int_eq(pgmm_choice_order(m, &ch, 0, usable, order, rr_of), 1);
+	ck_assert_int_eq(order[0], 1);
+	pgmm_map_free(m);
+}
+END_TEST
+
+/* Issue #7 (bug 7): a balanced choice over every master considered only the
+ * first 256 (pick_any's fixed array); with 300 masters of which only #280
+ * is up, that one must be found first. */
+START_TEST(test_choice_many_masters)
+{
+	pgmm_map *m = pgmm_map_new();
+	pgmm_buf err;
+	unsigned char *usable;
+	int *order, n, i;
+	long *rr_of;
+	pgmm_choice ch;
+
+	pgmm_buf_init(&err);
+	for (i = 0; i < 300; i++)
+	{
+		char name[16];
+
+		snprintf(name, sizeof name, "m%d", i);
+		ck_assert_int_eq(pgmm_map_add_node(m, name, "host=x", i + 1, 1, &err), 0);
+	}
+	ck_assert_int_eq(pgmm_map_add_coloc(m, 1, "int8", 300, &err), 0);
+	for (i = 0; i < 300; i++)
+	{
+		char name[16];
+
+		snprintf(name, sizeof name, "m%d", i);
+		ck_assert_int_eq(pgmm_map_set_shard(m, 1, i, name, &err), 0);
+	}
+	ck_assert_msg(pgmm_map_finish(m, 1, 300, "m0", &err) == 0, "%s", pgmm_buf_str(&err));
+	usable = calloc(300, 1);
+	order = calloc(301, sizeof *order);
+	rr_of = calloc(301, sizeof *rr_of);
+	ck_assert(usable && order && rr_of);
+	usable[280] = 1;
+	memset(&ch, 0, sizeof ch);
+	ch.kind = PGMM_CHOICE_BALANCED;
+	ch.node = -1;
+	ch.coloc = -1;					/* every active master */
+	n = pgmm_choice_order(m, &ch, 0, usable, order, rr_of);
+	ck_assert_int_eq(n, 300);
+	ck_assert_int_eq(order[0], 280);
+	ck_assert_int_eq(rr_of[0], 281);
+	ch.coloc = 0;					/* the group's 300 owners */
+	n = pgmm_choice_order(m, &ch, 0, usable, order, rr_of);
+	ck_assert_int_eq(n, 300);
+	ck_assert_int_eq(order[0], 280);
+	free(usable);
+	free(order);
+	free(rr_of);
+	pgmm_map_free(m);
+	pgmm_buf_free(&err);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- conninfo */
 
 /* Another master's conninfo = the catalog's, with the caller's credentials
@@ -1190,6 +1409,10 @@ router_suite(void)
 	tcase_add_test(tc, test_ddl_hint);
 	tcase_add_test(tc, test_session_plans);
 	tcase_add_test(tc, test_session_plans_quoted);
+	tcase_add_test(tc, test_choice_outside_txn);
+	tcase_add_test(tc, test_choice_in_txn);
+	tcase_add_test(tc, test_choice_order);
+	tcase_add_test(tc, test_choice_many_masters);
 	tcase_add_test(tc, test_chain_plans);
 	tcase_add_test(tc, test_plan_oom);
 	tcase_add_test(tc, test_oom_sweep);
