@@ -4,6 +4,9 @@
  * pgmm) and for bindings.  Connection-describing calls answer for the home
  * master; settings (client encoding) go through the router so that every
  * master gets them.
+ *
+ * Called by applications through pgmm_compat.h and by the bindings;
+ * uses conn.c / link.c / exec.c through the public API and router_int.h.
  */
 #include <stdio.h>
 #include <stdlib.h>

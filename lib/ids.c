@@ -6,6 +6,8 @@
  * and are handed out locally, oldest first.  Any ID may be used for any
  * table; when a transaction is bound to a master, the oldest ID whose shard
  * that master owns is taken and the others are kept for later.  Pure logic.
+ *
+ * Called by nextid.c and the unit tests.
  */
 #include <stdio.h>
 #include <stdlib.h>

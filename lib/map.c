@@ -7,6 +7,9 @@
  * group of its own key type) and only then used; a map that fails
  * validation is thrown away and the previous one kept.  Pure logic apart
  * from reading the catalog query's PGresult.
+ *
+ * Called by conn.c (load, install, refresh), route.c / choose.c / ids.c
+ * (lookups), and the unit tests (maps built by hand).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -10,6 +10,10 @@
  * the procedure onto each result and tells it when the result is cleared).
  * pgmm_result_cmd_status / _cmd_tuples / _error_message / _error_field
  * read them and fall back to libpq's own accessors.
+ *
+ * Called by link.c (registering the event procedure on each link),
+ * errors.c / exec.c / broadcast.c (attaching data) and applications
+ * (pgmm_result_* in pgmm.h).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,11 +5,14 @@
  * table it writes or reads, where each row's key comes from (a literal whose
  * owner is computed right away, a $n parameter, the column DEFAULT, or an
  * expression pgmm does not evaluate), or the error pgmm answers with.  Plans
- * are cached per text (router.c) and dropped when the map changes.
+ * are cached per text (exec.c) and dropped when the map changes.
  *
  * A target is where one execution of a plan goes, given its parameters:
  * hash the key parameter, take the remainder, look the owner up.  This is
  * the hot path: no allocation, no I/O.
+ *
+ * Called by exec.c (plans, targets), prepared.c (plans), conn.c
+ * (pgmm_key_owner), ids.c (pgmm_key_owner_text) and the unit tests.
  */
 #include <ctype.h>
 #include <stdio.h>

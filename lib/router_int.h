@@ -1,6 +1,7 @@
 /*
- * router_int.h -- internal declarations of the router (map.c, route.c,
- * ids.c, result.c, router.c, compat.c).  Nothing here is public.
+ * router_int.h -- internal declarations of the router's pure modules and
+ * of what compat.c needs.  Nothing here is public.  The cluster connection
+ * itself (struct pgmm_conn and its files) is in conn_int.h.
  *
  * Split by concern, as libpq does:
  *   map.c     the partition map: masters, colocation groups, shard owners,
@@ -10,11 +11,11 @@
  *   route.c   statement plans (parse once, keep in the SipHash-keyed cache)
  *             and the target of one execution (which master, given the
  *             parameters).  Pure logic.
+ *   choose.c  the master(s) a target goes to, given the transaction and
+ *             the read policy; the order balanced choices try.  Pure logic.
  *   ids.c     the ID pool behind pgmm_next_id.  Pure logic.
  *   result.c  pgmm's per-result data (broadcast totals, local errors) kept
  *             on PGresults through a libpq event procedure.
- *   router.c  the connection: masters' links, transactions, execution,
- *             broadcasts, retries, prepared statements, IDs.
  *   compat.c  libpq-shaped shims used by pgmm_compat.h.
  */
 #ifndef PGMM_ROUTER_INT_H
@@ -315,7 +316,7 @@ int pgmm_result_set_cmd(PGresult *res, const char *cmd_status, const char *cmd_t
 /* Attach a pgmm error (SQLSTATE, message) to a locally made result. */
 int pgmm_result_set_error(PGresult *res, const char *sqlstate, const char *message);
 
-/* ------------------------------------------------------------ router.c, for compat.c */
+/* ------------------------------------------------------------ link.c, for compat.c */
 
 /* The home master's PGconn, connected when possible (else another one, else
  * whatever object exists); NULL when there is none. */

@@ -1,0 +1,440 @@
+/*
+ * link.c -- the links to the masters: one libpq connection per master,
+ * opened when first needed, checked for liveness before a statement,
+ * reconnected when lost while idle (the session's settings replayed), and
+ * the execution of a choice (choose.c) against them.  Also the per-link
+ * libpq settings (notice hooks, error verbosity) and the session settings
+ * replayed on new links.
+ *
+ * Called by conn.c, txn.c, prepared.c, broadcast.c, exec.c, nextid.c,
+ * errors.c (conn_int.h) and compat.c (pgmm_router_pq*, router_int.h).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conn_int.h"
+
+/* A link used this recently is not polled for liveness before a statement. */
+#define LIVENESS_GRACE_MS 20
+
+int64_t
+pgmm_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+pgmm_set_last_node(PGMMconn *c, int i)
+{
+	pgmm_buf_reset(&c->last_node);
+	if (i >= 0 && i < c->nlinks)
+		pgmm_buf_append(&c->last_node, c->links[i].name);
+}
+
+static void
+apply_link_settings(PGMMconn *c, PGconn *pq)
+{
+	if (c->notice_proc)
+		PQsetNoticeProcessor(pq, c->notice_proc, c->notice_proc_arg);
+	if (c->notice_recv)
+		PQsetNoticeReceiver(pq, c->notice_recv, c->notice_recv_arg);
+	if (c->verbosity_set)
+		PQsetErrorVerbosity(pq, c->verbosity);
+	if (c->show_context_set)
+		PQsetErrorContextVisibility(pq, c->show_context);
+}
+
+/* Replay the session's settings on a fresh connection; 0 / -1 (err). */
+static int
+replay_settings(PGMMconn *c, int i, pgmm_buf *err)
+{
+	int k;
+
+	for (k = 0; k < c->nsettings; k++)
+	{
+		PGresult *r = PQexec(c->links[i].pq, c->settings[k].sql);
+
+		if (!pgmm_res_ok(r))
+		{
+			pgmm_buf_printf(err, "master %s: replaying \"%s\" on a new connection failed: ", c->links[i].name,
+			                c->settings[k].sql);
+			pgmm_buf_append_pqmsg(err, r ? PQresultErrorMessage(r) : PQerrorMessage(c->links[i].pq));
+			PQclear(r);
+			return -1;
+		}
+		PQclear(r);
+	}
+	return 0;
+}
+
+/*
+ * Is an idle connection still there?  A server that shut down sends a
+ * FATAL message and closes the socket: both are readable now, so a
+ * restarted master is noticed before a statement is sent to the dead
+ * session (which would be an ambiguous failure).
+ */
+static int
+link_alive(PGconn *pq)
+{
+	struct pollfd p;
+	int rounds;
+
+	if (PQstatus(pq) != CONNECTION_OK)
+		return 0;
+	p.fd = PQsocket(pq);
+	if (p.fd < 0)
+		return 0;
+	for (rounds = 0; rounds < 16; rounds++)
+	{
+		int r;
+
+		p.events = POLLIN;
+		p.revents = 0;
+		r = poll(&p, 1, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (!PQconsumeInput(pq) || PQstatus(pq) != CONNECTION_OK)
+			return 0;
+		/* Drop notifications: LISTEN is not routed. */
+		{
+			PGnotify *n;
+
+			while ((n = PQnotifies(pq)) != NULL)
+				PQfreemem(n);
+		}
+	}
+	return PQstatus(pq) == CONNECTION_OK;
+}
+
+/*
+ * The link to master i, connected.  A connection lost while idle is
+ * reconnected (a new session: settings replayed, prepared statements gone)
+ * unless it carries the open transaction (then *lost is set).  NULL with
+ * err set when the master cannot be reached.
+ */
+PGconn *
+pgmm_link_get(PGMMconn *c, int i, pgmm_buf *err, int *lost)
+{
+	pgmm_link *l = &c->links[i];
+
+	if (lost)
+		*lost = 0;
+	if (l->pq && PQstatus(l->pq) == CONNECTION_OK)
+	{
+		/* A session used within the last moment cannot have gone through
+		 * a server restart unnoticed; others are checked (one poll). */
+		int64_t t = pgmm_now_ms();
+
+		if (t - l->used_at < LIVENESS_GRACE_MS || link_alive(l->pq))
+		{
+			l->used_at = t;
+			return l->pq;
+		}
+	}
+	if (c->txn == PGMM_TXN_OPEN && c->bound == i && l->pq)
+	{
+		if (lost)
+			*lost = 1;
+		pgmm_buf_printf(err, "master %s: the connection of the open transaction was lost (", l->name);
+		pgmm_buf_append_pqmsg(err, PQerrorMessage(l->pq));
+		pgmm_buf_append(err, "); the transaction was rolled back by the server");
+		return NULL;
+	}
+	if (l->pq)
+		PQreset(l->pq);
+	else
+	{
+		l->pq = PQconnectdb(l->conninfo);
+		if (l->pq == NULL)
+		{
+			pgmm_buf_printf(err, "master %s: out of memory", l->name);
+			return NULL;
+		}
+		if (pgmm_result_register(l->pq) < 0)
+		{
+			pgmm_buf_printf(err, "master %s: cannot register pgmm's result events", l->name);
+			PQfinish(l->pq);
+			l->pq = NULL;
+			return NULL;
+		}
+	}
+	if (PQstatus(l->pq) != CONNECTION_OK)
+	{
+		char *d = pgmm_conninfo_describe(l->conninfo);
+
+		l->down = 1;
+		l->down_at = pgmm_now_ms();
+		l->gen = 0;
+		pgmm_buf_printf(err, "master %s (%s) is unreachable: ", l->name, d ? d : "?");
+		pgmm_buf_append_pqmsg(err, PQerrorMessage(l->pq));
+		free(d);
+		return NULL;
+	}
+	l->down = 0;
+	l->used_at = pgmm_now_ms();
+	l->gen = ++c->gen_counter;
+	if (l->gen == 0)
+		l->gen = ++c->gen_counter;
+	apply_link_settings(c, l->pq);
+	if (replay_settings(c, i, err) < 0)
+	{
+		PQfinish(l->pq);
+		l->pq = NULL;
+		l->gen = 0;
+		return NULL;
+	}
+	return l->pq;
+}
+
+/* A link to use for something any master can answer: prefer, then home,
+ * then any other; never one carrying a failed transaction. */
+int
+pgmm_link_any(PGMMconn *c, int prefer, pgmm_buf *err)
+{
+	int order[3] = {prefer, c->home, -1}, k, i;
+
+	for (k = 0; k < 2; k++)
+	{
+		i = order[k];
+		if (i < 0 || i >= c->nlinks || (k == 1 && i == order[0]))
+			continue;
+		if (c->txn == PGMM_TXN_OPEN && c->bound == i && c->links[i].pq &&
+		    PQtransactionStatus(c->links[i].pq) != PQTRANS_INTRANS)
+			continue;
+		if (pgmm_link_get(c, i, err, NULL))
+			return i;
+	}
+	for (i = 0; i < c->nlinks; i++)
+	{
+		if (i == prefer || i == c->home || (c->txn == PGMM_TXN_OPEN && c->bound == i))
+			continue;
+		if (c->links[i].down && pgmm_now_ms() - c->links[i].down_at < c->opts.reconnect_interval)
+			continue;
+		if (pgmm_link_get(c, i, err, NULL))
+			return i;
+	}
+	return -1;
+}
+
+/* Some PGconn object (any state) to make local results with. */
+PGconn *
+pgmm_link_some_pq(const PGMMconn *c)
+{
+	int i;
+
+	if (c->home >= 0 && c->home < c->nlinks && c->links[c->home].pq)
+		return c->links[c->home].pq;
+	for (i = 0; i < c->nlinks; i++)
+		if (c->links[i].pq)
+			return c->links[i].pq;
+	return NULL;
+}
+
+/*
+ * Run choice ch (NODE or BALANCED) against the links: try the masters in
+ * pgmm_choice_order's order and connect the first that answers.  -1 with
+ * why when none does.
+ */
+int
+pgmm_link_pick(PGMMconn *c, const pgmm_choice *ch, pgmm_buf *why)
+{
+	unsigned char *usable = malloc((size_t) c->nlinks + 1);
+	int *order = malloc(((size_t) c->nlinks + 1) * sizeof *order);
+	long *rr_of = malloc(((size_t) c->nlinks + 1) * sizeof *rr_of);
+	int64_t now = pgmm_now_ms();
+	int i, k, n, chosen = -1;
+
+	if (usable == NULL || order == NULL || rr_of == NULL)
+	{
+		pgmm_buf_append(why, "out of memory");
+		free(usable);
+		free(order);
+		free(rr_of);
+		return -1;
+	}
+	for (i = 0; i < c->nlinks; i++)
+		usable[i] = !(c->links[i].down && now - c->links[i].down_at < c->opts.reconnect_interval);
+	n = pgmm_choice_order(c->map, ch, c->rr, usable, order, rr_of);
+	for (k = 0; k < n && chosen < 0; k++)
+	{
+		if (k > 0)
+			pgmm_buf_append(why, "; ");
+		if (pgmm_link_get(c, order[k], why, NULL))
+		{
+			chosen = order[k];
+			if (rr_of[k] >= 0)
+				c->rr = (unsigned) rr_of[k];
+		}
+	}
+	free(usable);
+	free(order);
+	free(rr_of);
+	return chosen;
+}
+
+void
+pgmm_settings_clear(PGMMconn *c)
+{
+	int i;
+
+	for (i = 0; i < c->nsettings; i++)
+	{
+		free(c->settings[i].key);
+		free(c->settings[i].sql);
+	}
+	free(c->settings);
+	c->settings = NULL;
+	c->nsettings = 0;
+}
+
+/* Record a SET for the connections opened later (RESET x and SET x TO
+ * DEFAULT forget x; RESET ALL / DISCARD ALL forget everything). */
+void
+pgmm_settings_record(PGMMconn *c, const char *sql, const pgmm_plan *p)
+{
+	const char *key = p->set_key;
+	int k;
+	pgmm_setting *s;
+
+	if (p->flags & PGMM_PF_RESET_ALL)
+	{
+		pgmm_settings_clear(c);
+		return;
+	}
+	for (k = 0; key && k < c->nsettings;)
+	{
+		if (c->settings[k].key && strcmp(c->settings[k].key, key) == 0)
+		{
+			free(c->settings[k].key);
+			free(c->settings[k].sql);
+			memmove(&c->settings[k], &c->settings[k + 1], (size_t) (c->nsettings - k - 1) * sizeof *c->settings);
+			c->nsettings--;
+		}
+		else
+			k++;
+	}
+	if (p->sub != PGMM_SUB_SET || p->to_default)
+		return;
+	s = realloc(c->settings, (size_t) (c->nsettings + 1) * sizeof *s);
+	if (s == NULL)
+		return;
+	c->settings = s;
+	s[c->nsettings].key = key ? strdup(key) : NULL;
+	s[c->nsettings].sql = strdup(sql);
+	if (s[c->nsettings].sql == NULL || (key && s[c->nsettings].key == NULL))
+	{
+		free(s[c->nsettings].key);
+		free(s[c->nsettings].sql);
+		return;
+	}
+	c->nsettings++;
+}
+
+PGconn *
+pgmm_router_pq(PGMMconn *c)
+{
+	pgmm_buf ignore;
+	int i;
+
+	if (c == NULL || c->status != CONNECTION_OK)
+		return NULL;
+	pgmm_buf_init(&ignore);
+	i = pgmm_link_any(c, c->home, &ignore);
+	pgmm_buf_free(&ignore);
+	return i >= 0 ? c->links[i].pq : pgmm_link_some_pq(c);
+}
+
+const PGconn *
+pgmm_router_pq_const(const PGMMconn *c)
+{
+	if (c == NULL || c->status != CONNECTION_OK)
+		return NULL;
+	return pgmm_link_some_pq(c);
+}
+
+PQnoticeProcessor
+pgmm_set_notice_processor(PGMMconn *c, PQnoticeProcessor proc, void *arg)
+{
+	PQnoticeProcessor old;
+	int i;
+
+	if (c == NULL)
+		return NULL;
+	old = c->notice_proc;
+	if (old == NULL && pgmm_link_some_pq(c))
+		old = PQsetNoticeProcessor(pgmm_link_some_pq(c), NULL, NULL);	/* NULL proc: just returns the current one */
+	if (proc == NULL)
+		return old;
+	c->notice_proc = proc;
+	c->notice_proc_arg = arg;
+	for (i = 0; i < c->nlinks; i++)
+		if (c->links[i].pq)
+			PQsetNoticeProcessor(c->links[i].pq, proc, arg);
+	return old;
+}
+
+PQnoticeReceiver
+pgmm_set_notice_receiver(PGMMconn *c, PQnoticeReceiver proc, void *arg)
+{
+	PQnoticeReceiver old;
+	int i;
+
+	if (c == NULL)
+		return NULL;
+	old = c->notice_recv;
+	if (old == NULL && pgmm_link_some_pq(c))
+		old = PQsetNoticeReceiver(pgmm_link_some_pq(c), NULL, NULL);
+	if (proc == NULL)
+		return old;
+	c->notice_recv = proc;
+	c->notice_recv_arg = arg;
+	for (i = 0; i < c->nlinks; i++)
+		if (c->links[i].pq)
+			PQsetNoticeReceiver(c->links[i].pq, proc, arg);
+	return old;
+}
+
+PGVerbosity
+pgmm_set_error_verbosity(PGMMconn *c, PGVerbosity v)
+{
+	PGVerbosity old = PQERRORS_DEFAULT;
+	int i;
+
+	if (c == NULL)
+		return old;
+	if (c->verbosity_set)
+		old = c->verbosity;
+	c->verbosity = v;
+	c->verbosity_set = 1;
+	for (i = 0; i < c->nlinks; i++)
+		if (c->links[i].pq)
+			PQsetErrorVerbosity(c->links[i].pq, v);
+	return old;
+}
+
+PGContextVisibility
+pgmm_set_error_context_visibility(PGMMconn *c, PGContextVisibility v)
+{
+	PGContextVisibility old = PQSHOW_CONTEXT_ERRORS;
+	int i;
+
+	if (c == NULL)
+		return old;
+	if (c->show_context_set)
+		old = c->show_context;
+	c->show_context = v;
+	c->show_context_set = 1;
+	for (i = 0; i < c->nlinks; i++)
+		if (c->links[i].pq)
+			PQsetErrorContextVisibility(c->links[i].pq, v);
+	return old;
+}
