@@ -22,6 +22,16 @@ looks_like_conninfo(const char *s)
 	return strchr(s, '=') != NULL || strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0;
 }
 
+/* pgmm_conninfo_scan callback: keep the pgmm_* pairs. */
+static int
+copy_pgmm_pair(void *arg, const char *key, const char *val, pgmm_buf *err)
+{
+	(void) err;
+	if (strncmp(key, "pgmm_", 5) == 0)
+		pgmm_conninfo_append_kv((pgmm_buf *) arg, key, val);
+	return 0;
+}
+
 /*
  * Expand a connection string given as dbname (libpq's expand_dbname): its
  * pgmm_* options kept as they are, the rest parsed by libpq into key/values.
@@ -76,51 +86,8 @@ append_expanded(pgmm_buf *out, const char *conninfo, pgmm_buf *err)
 			q = amp;
 		}
 	}
-	else
-	{
-		/* keyword=value: copy pgmm_* pairs textually (kv_scan rules). */
-		const char *s = conninfo;
-
-		while (*s)
-		{
-			const char *ks, *ke, *vs;
-
-			while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-				s++;
-			if (!*s)
-				break;
-			ks = s;
-			while (*s && *s != '=' && *s != ' ' && *s != '\t')
-				s++;
-			ke = s;
-			while (*s == ' ' || *s == '\t')
-				s++;
-			if (*s != '=')
-				break;
-			s++;
-			while (*s == ' ' || *s == '\t')
-				s++;
-			vs = s;
-			if (*s == '\'')
-			{
-				s++;
-				while (*s && *s != '\'')
-					s += (*s == '\\' && s[1]) ? 2 : 1;
-				if (*s)
-					s++;
-			}
-			else
-				while (*s && *s != ' ' && *s != '\t' && *s != '\n')
-					s++;
-			if (ke - ks > 5 && strncmp(ks, "pgmm_", 5) == 0)
-			{
-				pgmm_buf_append(out, " ");
-				pgmm_buf_append_len(out, ks, (size_t) (ke - ks));
-				pgmm_buf_append(out, "=");
-				pgmm_buf_append_len(out, vs, (size_t) (s - vs));
-			}
-		}
-	}
+	else if (pgmm_conninfo_scan(conninfo, copy_pgmm_pair, out, err) < 0)
+		return -1;
 	return pgmm_buf_ok(out) ? 0 : -1;
 }
 

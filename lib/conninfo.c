@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,72 +34,114 @@ is_uri(const char *s)
 	return strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0;
 }
 
-static int
-parse_int_opt(const char *key, const char *val, long lo, long hi, int *out, pgmm_buf *err)
-{
-	char *end;
-	long v;
+static const char *const read_choices[] = {"local", "any", "owner", NULL};	/* = PGMM_READ_* */
 
-	errno = 0;
-	v = strtol(val, &end, 10);
-	if (errno || end == val || *end != '\0' || v < lo || v > hi)
+#define OPT(f) offsetof(pgmm_options, f)
+
+const pgmm_option_def pgmm_option_defs[] = {
+	{"pgmm_read", PGMM_OPT_ENUM, 0, 0, read_choices, "local", OPT(read_policy),
+	 "where a SELECT goes outside a transaction: the home master; round-robin over the masters that "
+	 "are up (statements on pgmm tables only); the owner of the key when the WHERE clause gives it "
+	 "(read-your-writes), the owner of a reference table, else home"},
+	{"pgmm_retries", PGMM_OPT_INT, 0, 10, NULL, "1", OPT(retries),
+	 "a write refused with PM001 outside a transaction is retried N times after refreshing the map"},
+	{"pgmm_id_block", PGMM_OPT_INT, 1, 1000000, NULL, "100", OPT(id_block),
+	 "IDs reserved per round trip by pgmm_next_id"},
+	{"pgmm_plan_cache", PGMM_OPT_INT, 0, 1000000, NULL, "1024", OPT(plan_cache),
+	 "statement plans kept (LRU, SipHash-keyed); 0 disables the cache"},
+	{"pgmm_lazy", PGMM_OPT_INT, 0, 1, NULL, "1", OPT(lazy),
+	 "0 connects every master at pgmm_connect"},
+	{"pgmm_reconnect_interval", PGMM_OPT_INT, 0, 3600000, NULL, "1000", OPT(reconnect_interval),
+	 "milliseconds a master that failed to connect is skipped by balanced choices; a statement that "
+	 "needs that master always tries to reconnect at once"},
+	{"pgmm_2pc", PGMM_OPT_INT, 0, 1, NULL, "0", OPT(twopc),
+	 "commit a broadcast UPDATE/DELETE with two-phase commit (PREPARE TRANSACTION / COMMIT PREPARED), "
+	 "atomic across masters"},
+	{NULL, PGMM_OPT_INT, 0, 0, NULL, NULL, 0, NULL}
+};
+
+/* Set option d from its text; -1 with err on a bad value. */
+static int
+set_option(pgmm_options *o, const pgmm_option_def *d, const char *val, pgmm_buf *err)
+{
+	int *field = (int *) (void *) ((char *) o + d->offset);
+
+	if (d->type == PGMM_OPT_ENUM)
 	{
-		pgmm_buf_printf(err, "invalid value for pgmm option \"%s\": \"%s\" (expected an integer from %ld to %ld)",
-		                key, val, lo, hi);
+		int k;
+
+		for (k = 0; d->choices[k]; k++)
+			if (strcmp(val, d->choices[k]) == 0)
+			{
+				*field = k;
+				return 0;
+			}
+		pgmm_buf_printf(err, "invalid value for pgmm option \"%s\": \"%s\" (expected ", d->name, val);
+		for (k = 0; d->choices[k]; k++)
+			pgmm_buf_printf(err, "%s%s", k == 0 ? "" : d->choices[k + 1] ? ", " : " or ", d->choices[k]);
+		pgmm_buf_append(err, ")");
 		return -1;
 	}
-	*out = (int) v;
+	{
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(val, &end, 10);
+		if (errno || end == val || *end != '\0' || v < d->min || v > d->max)
+		{
+			pgmm_buf_printf(err, "invalid value for pgmm option \"%s\": \"%s\" (expected an integer from %ld "
+			                "to %ld)", d->name, val, d->min, d->max);
+			return -1;
+		}
+		*field = (int) v;
+	}
 	return 0;
+}
+
+/* Every option at its default. */
+static void
+options_default(pgmm_options *o)
+{
+	const pgmm_option_def *d;
+	pgmm_buf ignore;
+
+	memset(o, 0, sizeof *o);
+	pgmm_buf_init(&ignore);
+	for (d = pgmm_option_defs; d->name; d++)
+		(void) set_option(o, d, d->def, &ignore);	/* the table's defaults are valid (unit-tested) */
+	pgmm_buf_free(&ignore);
 }
 
 /* Apply one pgmm_* option; -1 with err on unknown key or bad value. */
 static int
 apply_option(pgmm_options *o, const char *key, const char *val, pgmm_buf *err)
 {
-	if (strcmp(key, "pgmm_read") == 0)
-	{
-		if (strcmp(val, "local") == 0)
-			o->read_policy = PGMM_READ_LOCAL;
-		else if (strcmp(val, "any") == 0)
-			o->read_policy = PGMM_READ_ANY;
-		else if (strcmp(val, "owner") == 0)
-			o->read_policy = PGMM_READ_OWNER;
-		else
-		{
-			pgmm_buf_printf(err, "invalid value for pgmm option \"pgmm_read\": \"%s\" (expected local, any or owner)", val);
-			return -1;
-		}
-		return 0;
-	}
-	if (strcmp(key, "pgmm_retries") == 0)
-		return parse_int_opt(key, val, 0, 10, &o->retries, err);
-	if (strcmp(key, "pgmm_id_block") == 0)
-		return parse_int_opt(key, val, 1, 1000000, &o->id_block, err);
-	if (strcmp(key, "pgmm_plan_cache") == 0)
-		return parse_int_opt(key, val, 0, 1000000, &o->plan_cache, err);
-	if (strcmp(key, "pgmm_lazy") == 0)
-		return parse_int_opt(key, val, 0, 1, &o->lazy, err);
-	if (strcmp(key, "pgmm_reconnect_interval") == 0)
-		return parse_int_opt(key, val, 0, 3600000, &o->reconnect_interval, err);
-	if (strcmp(key, "pgmm_2pc") == 0)
-		return parse_int_opt(key, val, 0, 1, &o->twopc, err);
-	pgmm_buf_printf(err, "unknown pgmm option \"%s\" (known: pgmm_read, pgmm_retries, pgmm_id_block, "
-	                "pgmm_plan_cache, pgmm_lazy, pgmm_reconnect_interval, pgmm_2pc)", key);
+	const pgmm_option_def *d;
+
+	for (d = pgmm_option_defs; d->name; d++)
+		if (strcmp(key, d->name) == 0)
+			return set_option(o, d, val, err);
+	pgmm_buf_printf(err, "unknown pgmm option \"%s\" (known:", key);
+	for (d = pgmm_option_defs; d->name; d++)
+		pgmm_buf_printf(err, "%s %s", d == pgmm_option_defs ? "" : ",", d->name);
+	pgmm_buf_append(err, ")");
 	return -1;
 }
 
-/*
- * Tokenise a keyword/value conninfo the way libpq does: key = value pairs,
- * values bare or in single quotes with backslash escapes.  Calls fn for each
- * pair; -1 with err on a syntax error.
- */
-typedef int (*kv_fn)(void *arg, const char *key, const char *val, pgmm_buf *err);
-
-static int
-kv_scan(const char *s, kv_fn fn, void *arg, pgmm_buf *err)
+/* pgmm_conninfo_scan (pgmm_int.h): the one keyword/value scanner, used by
+ * the option split here and by compat.c. */
+int
+pgmm_conninfo_scan(const char *s, pgmm_kv_fn fn, void *arg, pgmm_buf *err)
 {
 	pgmm_buf key, val;
 	int rc = 0;
+
+	if (s == NULL)
+	{
+		pgmm_buf_append(err, "connection string is NULL");
+		return -1;
+	}
 
 	pgmm_buf_init(&key);
 	pgmm_buf_init(&val);
@@ -267,13 +310,7 @@ pgmm_conninfo_split(const char *conninfo, char **libpq_part,
 	char *perr = NULL;
 	int rc;
 
-	opts->read_policy = PGMM_READ_LOCAL;
-	opts->retries = 1;
-	opts->id_block = 100;
-	opts->plan_cache = 1024;
-	opts->lazy = 1;
-	opts->reconnect_interval = 1000;
-	opts->twopc = 0;
+	options_default(opts);
 	*libpq_part = NULL;
 	if (conninfo == NULL)
 	{
@@ -287,7 +324,7 @@ pgmm_conninfo_split(const char *conninfo, char **libpq_part,
 	{
 		split_state st = {&out, opts};
 
-		rc = kv_scan(conninfo, split_cb, &st, err);
+		rc = pgmm_conninfo_scan(conninfo, split_cb, &st, err);
 	}
 	if (rc == 0 && !pgmm_buf_ok(&out))
 	{

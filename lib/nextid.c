@@ -90,8 +90,7 @@ next_id(PGMMconn *c, const char *table, const char *node, int64_t *id)
 		if (ti < 0)
 			return -1;
 		t = &c->map->tables[ti];
-		if (t->kind == PGMM_TABLE_DISTRIBUTED && t->key_type != PGMM_KEY_INT2 && t->key_type != PGMM_KEY_INT4 &&
-		    t->key_type != PGMM_KEY_INT8)
+		if (t->kind == PGMM_TABLE_DISTRIBUTED && !pgmm_keytype_is_integer(t->key_type))
 		{
 			pgmm_conn_error(c, "0A000", "pgmm_next_id: table %s.%s is distributed by %s, a %s key: pgmm hands out integer IDs only\n",
 			       t->schema, t->name, t->key_column, pgmm_keytype_name(t->key_type));

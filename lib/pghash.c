@@ -2904,3 +2904,9 @@ pgmm_hash_sqlstate(int rc)
 			return NULL;		/* success, or PGMM_HASH_EUNKNOWABLE: no error of the key */
 	}
 }
+
+int
+pgmm_keytype_is_integer(pgmm_keytype t)
+{
+	return t == PGMM_KEY_INT2 || t == PGMM_KEY_INT4 || t == PGMM_KEY_INT8;
+}

@@ -44,6 +44,9 @@ const char *pgmm_keytype_name(pgmm_keytype t);
 unsigned int pgmm_keytype_oid(pgmm_keytype t);
 /* The key type of a built-in type OID; INVALID when not routable. */
 pgmm_keytype pgmm_keytype_from_oid(unsigned int oid);
+/* int2, int4 or int8: the key types pgmm's offset sequences (pgmm_next_id,
+ * the owned-shard DEFAULT) hand out.  The one such test; 0 for others. */
+int pgmm_keytype_is_integer(pgmm_keytype t);
 
 /* PostgreSQL's hash_bytes_extended / hash_bytes_uint32_extended (lookup3). */
 uint64_t pgmm_hash_bytes_extended(const unsigned char *k, size_t len, uint64_t seed);

@@ -67,6 +67,34 @@ typedef struct pgmm_options
 
 enum { PGMM_READ_LOCAL = 0, PGMM_READ_ANY = 1, PGMM_READ_OWNER = 2 };
 
+/* The one table of pgmm's conninfo options (as libpq's PQconninfoOptions):
+ * parsing, defaults, error messages and docs/router.md all come from it. */
+typedef enum pgmm_option_type
+{
+	PGMM_OPT_INT = 0,     /* an integer in [min, max] */
+	PGMM_OPT_ENUM         /* one of choices; the value is its index */
+} pgmm_option_type;
+
+typedef struct pgmm_option_def
+{
+	const char       *name;      /* "pgmm_read" */
+	pgmm_option_type  type;
+	long              min, max;  /* INT */
+	const char *const *choices;  /* ENUM: NULL-terminated */
+	const char       *def;       /* the default, as it is written in a conninfo */
+	size_t            offset;    /* of the int field in pgmm_options */
+	const char       *meaning;   /* one line */
+} pgmm_option_def;
+
+/* Terminated by an entry with a NULL name. */
+extern const pgmm_option_def pgmm_option_defs[];
+
+/* Tokenise a keyword/value conninfo the way libpq does (key = value, values
+ * bare or in single quotes with backslash escapes), calling fn for each
+ * pair.  -1 with err on a syntax error or when fn fails. */
+typedef int (*pgmm_kv_fn)(void *arg, const char *key, const char *val, pgmm_buf *err);
+int pgmm_conninfo_scan(const char *conninfo, pgmm_kv_fn fn, void *arg, pgmm_buf *err);
+
 /*
  * Split conninfo into libpq's part (a conninfo string, malloc'd, into
  * *libpq_part) and pgmm's options.  -1 with a message in err when the

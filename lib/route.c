@@ -72,12 +72,6 @@ refusef(pgmm_plan *p, const char *sqlstate, const char *detail, const char *hint
 	return rc;
 }
 
-static int
-is_int_key(pgmm_keytype k)
-{
-	return k == PGMM_KEY_INT2 || k == PGMM_KEY_INT4 || k == PGMM_KEY_INT8;
-}
-
 /* Does a value cast to type `cast` keep the bytes the key type hashes? */
 static int
 cast_compatible(pgmm_keytype key, const char *cast)
@@ -89,7 +83,7 @@ cast_compatible(pgmm_keytype key, const char *cast)
 	c = pgmm_keytype_from_name(cast);
 	if (c == key)
 		return 1;
-	if (is_int_key(c) && is_int_key(key))
+	if (pgmm_keytype_is_integer(c) && pgmm_keytype_is_integer(key))
 		return 1;
 	if ((c == PGMM_KEY_TEXT || c == PGMM_KEY_VARCHAR) && (key == PGMM_KEY_TEXT || key == PGMM_KEY_VARCHAR))
 		return 1;
@@ -153,7 +147,7 @@ value_key(pgmm_plan *p, const pgmm_map *map, const pgmm_map_table *t, const pgmm
 		case PGMM_VAL_NUMBER:
 			if (t->key_type == PGMM_KEY_NUMERIC)
 				hashable = cast_compatible(t->key_type, v->cast);
-			else if (is_int_key(t->key_type))
+			else if (pgmm_keytype_is_integer(t->key_type))
 				hashable = cast_compatible(t->key_type, v->cast) && plain_integer(text, len);
 			break;
 		case PGMM_VAL_BOOL:
@@ -255,7 +249,7 @@ insert_keys(pgmm_plan *p, const pgmm_map *map, const pgmm_map_table *t, const pg
 			return 0;
 		/* Only integer keys get pgmm's owned-shard DEFAULT; any other
 		 * column default (gen_random_uuid(), ...) lands anywhere. */
-		if (ks->kind == PGMM_KEY_NONE && !is_int_key(t->key_type))
+		if (ks->kind == PGMM_KEY_NONE && !pgmm_keytype_is_integer(t->key_type))
 			ks->kind = PGMM_KEY_UNKNOWN;
 	}
 	return 0;
@@ -401,7 +395,7 @@ pgmm_plan_from_stmt(const pgmm_map *map, const pgmm_stmt *st, const char *sql, s
 	t = &map->tables[p->table];
 	if (t->kind == PGMM_TABLE_REFERENCE)
 		return p;
-	if (is_int_key(t->key_type))
+	if (pgmm_keytype_is_integer(t->key_type))
 		p->flags |= PGMM_PF_INT_KEY;
 	switch (st->kind)
 	{

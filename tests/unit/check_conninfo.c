@@ -4,6 +4,7 @@
  * only the keys asked for, garbage fails with libpq's own words.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,91 @@ START_TEST(test_split_defaults)
 	ck_assert_int_eq(o.id_block, 100);
 	ck_assert_int_eq(o.plan_cache, 1024);
 	free(lp);
+}
+END_TEST
+
+/* The option table: every default is a valid value, every bad value and
+ * unknown name is refused with a message naming it, and every option is
+ * documented in docs/router.md's option table with its default. */
+START_TEST(test_option_table)
+{
+	const pgmm_option_def *d;
+	int n = 0;
+
+	for (d = pgmm_option_defs; d->name; d++, n++)
+	{
+		pgmm_options o;
+		char ci[256], *msg, *lp;
+
+		ck_assert_int_eq(strncmp(d->name, "pgmm_", 5), 0);
+		ck_assert_ptr_nonnull(d->def);
+		ck_assert_ptr_nonnull(d->meaning);
+		snprintf(ci, sizeof ci, "host=x %s=%s", d->name, d->def);
+		lp = split_ok(ci, &o);
+		free(lp);
+		snprintf(ci, sizeof ci, "host=x %s=bogus", d->name);
+		msg = split_err(ci);
+		ck_assert_msg(strstr(msg, d->name) != NULL, "%s", msg);
+		free(msg);
+		if (d->type == PGMM_OPT_INT)
+		{
+			snprintf(ci, sizeof ci, "host=x %s=%ld", d->name, d->max + 1);
+			msg = split_err(ci);
+			free(msg);
+			snprintf(ci, sizeof ci, "host=x %s=%ld", d->name, d->min - 1);
+			msg = split_err(ci);
+			free(msg);
+		}
+	}
+	ck_assert_int_eq(n, 7);
+	{
+		char *msg = split_err("host=x pgmm_nope=1");
+
+		for (d = pgmm_option_defs; d->name; d++)
+			ck_assert_msg(strstr(msg, d->name) != NULL, "%s lacks %s", msg, d->name);
+		free(msg);
+	}
+}
+END_TEST
+
+START_TEST(test_option_table_documented)
+{
+	char path[1024], line[4096];
+	const pgmm_option_def *d;
+	FILE *f;
+	int *seen;
+
+	snprintf(path, sizeof path, "%s/../../docs/router.md",
+	         getenv("PGMM_TESTDATA_DIR") ? getenv("PGMM_TESTDATA_DIR") : PGMM_TESTDATA_DIR);
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	seen = calloc(64, sizeof *seen);
+	ck_assert_ptr_nonnull(seen);
+	while (fgets(line, sizeof line, f))
+	{
+		int k = 0;
+
+		for (d = pgmm_option_defs; d->name; d++, k++)
+		{
+			char start[128], def[128];
+
+			snprintf(start, sizeof start, "| `%s=", d->name);
+			snprintf(def, sizeof def, "| `%s` |", d->def);
+			if (strncmp(line, start, strlen(start)) == 0)
+			{
+				ck_assert_msg(strstr(line, def) != NULL, "docs/router.md: %s should say default %s", d->name, d->def);
+				seen[k]++;
+			}
+		}
+	}
+	fclose(f);
+	{
+		int k = 0;
+
+		for (d = pgmm_option_defs; d->name; d++, k++)
+			ck_assert_msg(seen[k] == 1, "docs/router.md's option table has %d rows for %s", seen[k], d->name);
+	}
+	free(seen);
 }
 END_TEST
 
@@ -209,6 +295,8 @@ conninfo_suite(void)
 
 	tcase_add_test(tc, test_split_defaults);
 	tcase_add_test(tc, test_split_options);
+	tcase_add_test(tc, test_option_table);
+	tcase_add_test(tc, test_option_table_documented);
 	tcase_add_test(tc, test_split_quoting);
 	tcase_add_test(tc, test_split_errors);
 	suite_add_tcase(s, tc);

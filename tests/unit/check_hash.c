@@ -1504,6 +1504,17 @@ trc(pgmm_keytype t, int32_t typmod, const char *s)
 	return pgmm_key_hash_text_typmod(t, typmod, s, strlen(s), &h, err, sizeof(err));
 }
 
+START_TEST(test_keytype_is_integer)
+{
+	int		t;
+
+	for (t = PGMM_KEY_INVALID; t <= PGMM_KEY_NUMERIC; t++)
+		ck_assert_int_eq(pgmm_keytype_is_integer((pgmm_keytype) t),
+						 t == PGMM_KEY_INT2 || t == PGMM_KEY_INT4 || t == PGMM_KEY_INT8);
+	ck_assert_int_eq(pgmm_keytype_is_integer((pgmm_keytype) 1000), 0);
+}
+END_TEST
+
 START_TEST(test_error_codes)
 {
 	uint64_t	h;
@@ -1834,6 +1845,7 @@ hash_suite(void)
 	tcase_add_test(tc, test_errors_nul_garbage);
 	tcase_add_test(tc, test_errors_huge);
 	tcase_add_test(tc, test_error_codes);
+	tcase_add_test(tc, test_keytype_is_integer);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("perf");
