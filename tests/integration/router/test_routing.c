@@ -608,6 +608,69 @@ START_TEST(test_broadcast_2pc)
 }
 END_TEST
 
+/* Issue #7: with pgmm_2pc=1 a broadcast commits through the two-phase-commit
+ * module.  One owner refuses at PREPARE (a deferred constraint trigger
+ * there fails): the module rolls every master back and the router answers
+ * 40000 naming the two-phase commit -- nothing changed anywhere, nothing
+ * left prepared.  (Its own PREPARE loop returned that master's error.) */
+static void
+direct_ok(int i, const char *sql)
+{
+	PGconn *d = rt_direct(i);
+	PGresult *r = PQexec(d, sql);
+
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s on %s: %s", sql, rt.name[i], PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(d);
+}
+
+START_TEST(test_broadcast_2pc_refused)
+{
+	PGMMconn *c = rt_connect("pgmm_2pc=1");
+	const char *o;
+	PGresult *r;
+	int i, x;
+
+	for (i = 0; i < 9; i++)
+	{
+		char sql[128];
+
+		snprintf(sql, sizeof sql, "INSERT INTO t8 (id, v, n) VALUES (%d, 'twopc_fail', 0)", 920000 + i);
+		rt_run(c, sql);
+	}
+	o = pgmm_key_owner(c, "t8", "920000");
+	ck_assert_ptr_nonnull(o);
+	x = rt_index(o);
+	direct_ok(x, "CREATE FUNCTION public.rt_fail_at_prepare() RETURNS trigger LANGUAGE plpgsql AS "
+	          "$$BEGIN RAISE EXCEPTION 'rt: refused at PREPARE'; END$$");
+	direct_ok(x, "CREATE CONSTRAINT TRIGGER rt_fail_at_prepare AFTER UPDATE ON public.t8 DEFERRABLE INITIALLY "
+	          "DEFERRED FOR EACH ROW WHEN (NEW.v = 'twopc_fail') EXECUTE FUNCTION public.rt_fail_at_prepare()");
+	r = pgmm_exec(c, "UPDATE t8 SET n = 5 WHERE v = 'twopc_fail'");
+	rt_fails(r, "40000");
+	ck_assert_msg(strstr(PQresultErrorMessage(r), "two-phase commit") != NULL, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	ck_assert_str_eq(pgmm_error_sqlstate(c), "40000");
+	for (i = 0; i < rt.n; i++)
+	{
+		char *v = rt_value(i, "SELECT count(*) FROM t8 WHERE v = 'twopc_fail' AND n = 5");
+
+		ck_assert_str_eq(v, "0");
+		free(v);
+		v = rt_value(i, "SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE 'pgmm:%'");
+		ck_assert_str_eq(v, "0");
+		free(v);
+	}
+	direct_ok(x, "DROP TRIGGER rt_fail_at_prepare ON public.t8");
+	direct_ok(x, "DROP FUNCTION public.rt_fail_at_prepare()");
+	/* Without the failing trigger the same broadcast commits everywhere. */
+	r = pgmm_exec(c, "UPDATE t8 SET n = 5 WHERE v = 'twopc_fail'");
+	rt_ok(r, c);
+	ck_assert_str_eq(pgmm_result_cmd_tuples(r), "9");
+	PQclear(r);
+	pgmm_finish(c);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- session */
 
 START_TEST(test_set_replay)
@@ -791,6 +854,7 @@ main(void)
 	tcase_add_test(tc, test_read_policies);
 	tcase_add_test(tc, test_broadcast);
 	tcase_add_test(tc, test_broadcast_2pc);
+	tcase_add_test(tc, test_broadcast_2pc_refused);
 	tcase_add_test(tc, test_set_replay);
 	tcase_add_test(tc, test_search_path);
 	tcase_add_test(tc, test_search_path_quoted);
