@@ -88,11 +88,12 @@ func Open(conninfo string) (*Conn, error) {
 	}
 	if C.pgmm_status(c) != connectionOK {
 		msg := strings.TrimSpace(gostr(C.pgmm_error_message(c)))
+		state := gostr(C.pgmm_error_sqlstate(c))
 		C.pgmm_finish(c)
 		if msg == "" {
 			msg = "unknown error"
 		}
-		return nil, errorf("cannot connect to the cluster: %s", msg)
+		return nil, &Error{Message: "pgmm: cannot connect to the cluster: " + msg, SQLState: state}
 	}
 	cn := &Conn{c: c}
 	runtime.SetFinalizer(cn, (*Conn).Close)

@@ -1111,3 +1111,20 @@ func TestNextIDMasterDownIsNodeDown(t *testing.T) {
 		t.Fatalf("IsSQLState(PM005) is false for %v", err)
 	}
 }
+
+// Issue #7: a failed Open carries the SQLSTATE pgmm_connect left
+// (pgmm_error_sqlstate): a bad pgmm option 22023, nobody listening 08001, a
+// database without the pgmm catalog the server's 42P01.
+func TestOpenErrorSQLState(t *testing.T) {
+	c := need(t)
+	for conninfo, state := range map[string]string{
+		c.homeConninfo() + " pgmm_bogus=1":                                     "22023",
+		"host=127.0.0.1 port=1 connect_timeout=3":                              "08001",
+		strings.Replace(c.server[c.home], "dbname=pgmm", "dbname=postgres", 1): "42P01",
+	} {
+		_, err := pgmm.Open(conninfo)
+		if !pgmm.IsSQLState(err, state) {
+			t.Errorf("Open(%q): want SQLSTATE %s, got %v", conninfo, state, err)
+		}
+	}
+}

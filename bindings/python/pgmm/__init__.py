@@ -162,8 +162,10 @@ class Connection:
             raise OperationalError("pgmm: cannot connect: out of memory")
         if self._lib.pgmm_status(h) != _native.CONNECTION_OK:
             msg = (_native.text(self._lib.pgmm_error_message(h)) or "").strip()
+            sqlstate = _native.text(self._lib.pgmm_error_sqlstate(h))
             self._lib.pgmm_finish(h)
-            raise OperationalError("pgmm: cannot connect to the cluster: %s" % (msg or "unknown error"))
+            raise OperationalError("pgmm: cannot connect to the cluster: %s" % (msg or "unknown error"),
+                                   sqlstate=sqlstate)
         self._h = h
         self._encoding = _python_encoding(self._param("client_encoding"))
         # Result conversion parses ISO dates; make sure the session uses them.

@@ -544,3 +544,13 @@ def test_next_id_master_down_is_node_down_error(cluster, estados):
                              check=False)
     finally:
         c.close()
+
+
+def test_connect_error_sqlstate(cluster):
+    """A failed connect carries the SQLSTATE pgmm_connect left."""
+    with pytest.raises(pgmm.OperationalError) as ei:
+        pgmm.connect(cluster.home_conninfo + " pgmm_bogus=1")
+    assert ei.value.sqlstate == "22023"
+    with pytest.raises(pgmm.OperationalError) as ei:
+        pgmm.connect("host=127.0.0.1 port=1 connect_timeout=3")
+    assert ei.value.sqlstate == "08001"
