@@ -126,14 +126,18 @@ pgmm_local_error(PGMMconn *c, const char *sqlstate, const char *message, PGconn 
 {
 	PGresult *r = make_result(pq ? pq : pgmm_link_some_pq(c), PGRES_FATAL_ERROR);
 
-	/* message may be the connection's own error text (already there). */
+	/* First the result (message may be the connection's own error text,
+	 * which appending could move). */
+	if (r)
+		(void) pgmm_result_set_error(r, sqlstate, message);
 	if (message == c->err.data)
-		pgmm_conn_error(c, sqlstate, "%s", "");
+	{
+		/* Already in the buffer: only the SQLSTATE is new. */
+		if (sqlstate && c->err_sqlstate[0] == '\0')
+			snprintf(c->err_sqlstate, sizeof c->err_sqlstate, "%s", sqlstate);
+	}
 	else
 		pgmm_conn_error(c, sqlstate, "%s", message);
-	if (r == NULL)
-		return NULL;
-	(void) pgmm_result_set_error(r, sqlstate, message);
 	return r;
 }
 
