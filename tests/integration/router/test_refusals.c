@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pgmm_int.h"
 #include "rt_common.h"
@@ -293,6 +294,57 @@ START_TEST(test_bad_conninfo)
 }
 END_TEST
 
+/* Issue #7 (bug 4): "not part of a pgmm cluster" is told by SQLSTATE
+ * (3F000 / 42P01: the catalog is missing), not by the words "does not
+ * exist".  A catalog that exists but is broken (a column missing: 42703,
+ * whose message also says "does not exist") is reported as such. */
+static void
+base_exec(const char *dbname, const char *sql)
+{
+	char ci[1024];
+	PGconn *d;
+	PGresult *r;
+
+	snprintf(ci, sizeof ci, "%s dbname=%s", rt.base[0], dbname);
+	d = PQconnectdb(ci);
+	ck_assert_msg(PQstatus(d) == CONNECTION_OK, "%s", PQerrorMessage(d));
+	r = PQexec(d, sql);
+	ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql, PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(d);
+}
+
+START_TEST(test_catalog_missing_by_sqlstate)
+{
+	char db[64], ci[1024], sql[128];
+	PGMMconn *c;
+
+	snprintf(db, sizeof db, "rt_badcat_%d", (int) getpid());
+	snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
+	base_exec("postgres", sql);
+	snprintf(ci, sizeof ci, "%s dbname=%s", rt.base[0], db);
+	/* No catalog at all. */
+	c = pgmm_connect(ci);
+	ck_assert_int_eq(pgmm_status(c), CONNECTION_BAD);
+	ck_assert_msg(strstr(pgmm_error_message(c), "not part of a pgmm cluster"), "%s", pgmm_error_message(c));
+	ck_assert_ptr_nonnull(pgmm_error_sqlstate(c));
+	ck_assert_msg(strcmp(pgmm_error_sqlstate(c), "42P01") == 0 || strcmp(pgmm_error_sqlstate(c), "3F000") == 0,
+	              "%s", pgmm_error_sqlstate(c));
+	pgmm_finish(c);
+	/* A broken catalog: the server's own error, not "not a cluster". */
+	base_exec(db, "CREATE SCHEMA pgmm");
+	base_exec(db, "CREATE TABLE pgmm.cluster (epoch bigint)");
+	c = pgmm_connect(ci);
+	ck_assert_int_eq(pgmm_status(c), CONNECTION_BAD);
+	ck_assert_msg(strstr(pgmm_error_message(c), "not part of a pgmm cluster") == NULL, "%s", pgmm_error_message(c));
+	ck_assert_msg(strstr(pgmm_error_message(c), "reading the pgmm catalog failed"), "%s", pgmm_error_message(c));
+	ck_assert_str_eq(pgmm_error_sqlstate(c), "42703");
+	pgmm_finish(c);
+	snprintf(sql, sizeof sql, "DROP DATABASE %s", db);
+	base_exec("postgres", sql);
+}
+END_TEST
+
 START_TEST(test_unknown_things)
 {
 	PGMMconn *c = rt_connect(NULL);
@@ -420,6 +472,7 @@ main(void)
 	tcase_add_test(tc, test_wrong_key_type);
 	tcase_add_test(tc, test_null_arguments);
 	tcase_add_test(tc, test_bad_conninfo);
+	tcase_add_test(tc, test_catalog_missing_by_sqlstate);
 	tcase_add_test(tc, test_unknown_things);
 	tcase_add_test(tc, test_huge_statements);
 	suite_add_tcase(s, tc);
