@@ -107,6 +107,29 @@ check_stmt(const pgmm_stmt *st)
 		st->kind != PGMM_STMT_DELETE && st->kind != PGMM_STMT_SELECT)
 		CHECK(st->table == NULL);
 
+	/* sub-kind, AND CHAIN, setting name, tag */
+	CHECK(st->sub >= PGMM_SUB_NONE && st->sub <= PGMM_SUB_COPY);
+	CHECK(st->tag != NULL);
+	(void) touch_str(st->tag);
+	CHECK(st->chain == 0 || st->kind == PGMM_STMT_COMMIT || st->kind == PGMM_STMT_ROLLBACK);
+	CHECK(st->to_default == 0 || st->sub == PGMM_SUB_SET || st->sub == PGMM_SUB_SET_LOCAL);
+	if (st->kind == PGMM_STMT_SESSION)
+		CHECK(st->sub >= PGMM_SUB_SET && st->sub <= PGMM_SUB_DEALLOCATE_ALL);
+	else if (st->kind == PGMM_STMT_TXN_OTHER)
+		CHECK(st->sub >= PGMM_SUB_SAVEPOINT && st->sub <= PGMM_SUB_LOCK);
+	else if (st->kind != PGMM_STMT_OTHER)
+		CHECK(st->sub == PGMM_SUB_NONE);
+	if (st->setting)
+	{
+		size_t		k,
+					n = touch_str(st->setting);
+
+		CHECK(n > 0);
+		CHECK(st->sub == PGMM_SUB_SET || st->sub == PGMM_SUB_SET_LOCAL || st->sub == PGMM_SUB_RESET);
+		for (k = 0; k < n; k++)
+			CHECK(st->setting[k] < 'A' || st->setting[k] > 'Z');	/* lower-cased */
+	}
+
 	/* INSERT */
 	if (st->kind == PGMM_STMT_INSERT)
 	{

@@ -491,6 +491,8 @@ run_plan(PGMMconn *c, const pgmm_exec_req *rq, pgmm_plan *p, int transient)
 					}
 					free(b);
 				}
+				else if (chain && c->txn == PGMM_TXN_OPEN && pgmm_res_ok(r))
+					c->txn_failed = 0;	/* a fresh transaction on the same master */
 				return r;
 			}
 			if (c->txn_lost && route == PGMM_ROUTE_COMMIT)
