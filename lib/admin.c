@@ -1445,7 +1445,7 @@ distribute_body(PGMMadmin *a, void *arg)
 		char sfx[24];
 		int bad;
 
-		snprintf(sfx, sizeof sfx, "_s%d", i);
+		snprintf(sfx, sizeof sfx, PGMM_SHARD_SUFFIX "%d", i);
 		if (strlen(t->name) + strlen(sfx) > 63)
 		{
 			seterr(a, "table name %s is too long for shard names (%s%s exceeds 63 bytes)", t->name, t->name, sfx);

@@ -88,13 +88,24 @@ void pgmm_conninfo_append_kv(pgmm_buf *out, const char *key, const char *val);
 /* Short human form "host=… port=… dbname=…" for messages; malloc'd. */
 char *pgmm_conninfo_describe(const char *conninfo);
 
-/* ------------------------------------------------------------ catalog_sql.c */
+/* ------------------------------------------------------------ server-side SQL */
 
-extern const char pgmm_catalog_sql[];   /* creates schema pgmm (run in a txn) */
+/* The files lib/sql/NAME.sql, made into one C string at build time by
+ * lib/sql/gen-catalog-sql.sh (catalog_sql_gen.c); creates schema pgmm (run
+ * it inside a transaction).  The SQL names the constants below (and the
+ * SQLSTATEs of pgmm.h, the hash constants of pghash.h) as @NAME@: these
+ * #defines are their only definition. */
+extern const char pgmm_catalog_sql[];
 #define PGMM_CATALOG_VERSION 1
 #define PGMM_DEFAULT_STRIDE 10
 #define PGMM_DEFAULT_SHARDS 16
 #define PGMM_PUBLICATION "pgmm_pub"
+/* Shard r of table T is the partition T<suffix>r ("expedientes_s5"). */
+#define PGMM_SHARD_SUFFIX "_s"
+/* A PM001's DETAIL is machine-readable: "owner=NAME epoch=N" (the guard
+ * writes it, the router's parse_pm001 reads it). */
+#define PGMM_PM001_DETAIL_OWNER "owner="
+#define PGMM_PM001_DETAIL_EPOCH "epoch="
 
 /* ------------------------------------------------------------ node set */
 
