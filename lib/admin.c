@@ -153,7 +153,7 @@ qp(PGMMadmin *a, int i, const char *sql, int n, const char *const *vals)
 	if (r == NULL || (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK))
 	{
 		pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
-		pgmm_buf_append_pqmsg(&a->err, r ? PQresultErrorMessage(r) : PQerrorMessage(a->nodes[i].conn));
+		pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
 		PQclear(r);
 		return NULL;
 	}
@@ -253,7 +253,7 @@ prepare_commit_all(PGMMadmin *a, long long target_epoch)
 				pgmm_buf_reset(&a->err);
 			pgmm_buf_printf(&a->err, "%smaster %s: COMMIT PREPARED '%s' failed: ",
 			                failed ? "; " : "", a->nodes[i].name, gid);
-			pgmm_buf_append_pqmsg(&a->err, r ? PQresultErrorMessage(r) : PQerrorMessage(a->nodes[i].conn));
+			pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
 			failed++;
 		}
 		else
@@ -364,7 +364,7 @@ refresh_subscriptions(PGMMadmin *a)
 				{
 					pgmm_buf_printf(&a->err, "%smaster %s: could not refresh subscription %s: ",
 					                a->err.len ? "; " : "", a->nodes[i].name, PQgetvalue(r, j, 0));
-					pgmm_buf_append_pqmsg(&a->err, x ? PQresultErrorMessage(x) : PQerrorMessage(a->nodes[i].conn));
+					pgmm_buf_append_pqerror(&a->err, x, a->nodes[i].conn);
 				}
 				PQclear(x);
 			}
@@ -432,13 +432,27 @@ pgmm_admin_connect(const char *conninfo)
 	home = connect_node("(given)", a->home_conninfo, &a->err);
 	if (home == NULL)
 		return a;
-	r = pgmm_exec_check(home, "(given)",
-	                    "SELECT n.name, n.conninfo, n.slot, n.name = (SELECT node FROM pgmm.local) "
-	                    "FROM pgmm.nodes n ORDER BY n.name", PGRES_TUPLES_OK, &a->err);
-	if (r == NULL)
+	r = PQexec(home, "SELECT n.name, n.conninfo, n.slot, n.name = (SELECT node FROM pgmm.local) "
+	           "FROM pgmm.nodes n ORDER BY n.name");
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
 	{
-		if (strstr(pgmm_buf_str(&a->err), "does not exist"))
+		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+		/* Decided on the SQLSTATE, never on the (translatable) words. */
+		if (state && strcmp(state, "3F000") == 0)        /* invalid_schema_name */
 			seterr(a, "this master is not part of a pgmm cluster (schema pgmm not found); run `pgmm init` first");
+		else if (state && strcmp(state, "42P01") == 0)   /* undefined_table */
+			seterr(a, "this master is not part of a pgmm cluster (schema pgmm has no pgmm catalog: %s); "
+			       "run `pgmm init` first", PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+		else
+		{
+			pgmm_buf_append(&a->err, "master (given): ");
+			if (r)
+				pgmm_buf_append_pqresult(&a->err, r);
+			else
+				pgmm_buf_append_pqmsg(&a->err, PQerrorMessage(home));
+		}
+		PQclear(r);
 		PQfinish(home);
 		return a;
 	}
@@ -925,7 +939,7 @@ ddl_body(PGMMadmin *a, void *arg)
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		{
 			pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
-			pgmm_buf_append_pqmsg(&a->err, r ? PQresultErrorMessage(r) : PQerrorMessage(a->nodes[i].conn));
+			pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
 			PQclear(r);
 			return -1;
 		}
@@ -1153,7 +1167,7 @@ copy_rows_to_others(PGMMadmin *a, const char *src_sql, const char *target, const
 		if (r == NULL || PQresultStatus(r) != PGRES_COPY_IN)
 		{
 			pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
-			pgmm_buf_append_pqmsg(&a->err, r ? PQresultErrorMessage(r) : PQerrorMessage(a->nodes[i].conn));
+			pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
 			rc = -1;
 		}
 		else
@@ -1168,7 +1182,7 @@ copy_rows_to_others(PGMMadmin *a, const char *src_sql, const char *target, const
 		if (r == NULL || PQresultStatus(r) != PGRES_COPY_OUT)
 		{
 			pgmm_buf_printf(&a->err, "master %s: ", a->nodes[a->home].name);
-			pgmm_buf_append_pqmsg(&a->err, r ? PQresultErrorMessage(r) : PQerrorMessage(src));
+			pgmm_buf_append_pqerror(&a->err, r, src);
 			rc = -1;
 		}
 		PQclear(r);
@@ -1192,7 +1206,7 @@ copy_rows_to_others(PGMMadmin *a, const char *src_sql, const char *target, const
 				if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0)
 				{
 					pgmm_buf_printf(&a->err, "master %s: COPY out failed: ", a->nodes[a->home].name);
-					pgmm_buf_append_pqmsg(&a->err, PQresultErrorMessage(r));
+					pgmm_buf_append_pqresult(&a->err, r);
 					rc = -1;
 				}
 				PQclear(r);
@@ -1211,7 +1225,7 @@ copy_rows_to_others(PGMMadmin *a, const char *src_sql, const char *target, const
 			if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0)
 			{
 				pgmm_buf_printf(&a->err, "master %s: COPY in failed: ", a->nodes[i].name);
-				pgmm_buf_append_pqmsg(&a->err, PQresultErrorMessage(r));
+				pgmm_buf_append_pqresult(&a->err, r);
 				rc = -1;
 			}
 			PQclear(r);

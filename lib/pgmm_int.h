@@ -51,6 +51,20 @@ char *pgmm_strdup(const char *s);
 /* Trailing newlines removed from a libpq message (in a static-free copy). */
 void pgmm_buf_append_pqmsg(pgmm_buf *b, const char *msg);
 
+/* Error CONTEXT without pgmm's own PL/pgSQL frames (pgmm.raise, pgmm.guard,
+ * ... of lib/sql/: noise in an application's log).  pgmm_context_strip:
+ * 1 and the remaining lines in *out (malloc'd, possibly "") when ctx had
+ * such a frame, 0 (and *out NULL) when not, -1 when out of memory.
+ * pgmm_errmsg_replace_context: an error message (PQresultErrorMessage)
+ * with its context block ctx replaced by clean (NULL or "": the CONTEXT
+ * line removed); malloc'd; NULL when ctx is not in msg or out of memory.
+ * pgmm_buf_append_pqresult: append res's error message, cleaned so;
+ * pgmm_buf_append_pqerror: the same, or conn's message when res is NULL. */
+int   pgmm_context_strip(const char *ctx, char **out);
+char *pgmm_errmsg_replace_context(const char *msg, const char *ctx, const char *clean);
+void  pgmm_buf_append_pqresult(pgmm_buf *b, const PGresult *res);
+void  pgmm_buf_append_pqerror(pgmm_buf *b, const PGresult *res, const PGconn *conn);
+
 /* ------------------------------------------------------------ conninfo.c */
 
 /* pgmm's own connection options, stripped before libpq sees the string. */

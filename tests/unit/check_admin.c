@@ -71,6 +71,80 @@ START_TEST(test_catalog_sql_is_every_file)
 }
 END_TEST
 
+/* ------------------------------------------------------------ error context */
+
+static char *
+strip(const char *ctx, int want_rc)
+{
+	char *out = (char *) 1;
+
+	ck_assert_int_eq(pgmm_context_strip(ctx, &out), want_rc);
+	if (want_rc == 0)
+		ck_assert_ptr_null(out);
+	return out;
+}
+
+START_TEST(test_context_strip)
+{
+	char *s;
+
+	/* pgmm.raise and the guard: the whole context goes. */
+	s = strip("PL/pgSQL function pgmm.raise(text,text,text,text) line 4 at RAISE", 1);
+	ck_assert_str_eq(s, "");
+	free(s);
+	s = strip("PL/pgSQL function pgmm.guard() line 6 at RAISE", 1);
+	ck_assert_str_eq(s, "");
+	free(s);
+	/* Translated (Spanish) frame of the guard. */
+	s = strip("función PL/pgSQL pgmm.guard() en la línea 6 en RAISE", 1);
+	ck_assert_str_eq(s, "");
+	free(s);
+	/* An application function that fired the guard keeps its lines. */
+	s = strip("PL/pgSQL function pgmm.guard() line 6 at RAISE\n"
+	          "SQL statement \"INSERT INTO t VALUES (1)\"\n"
+	          "PL/pgSQL function app.load() line 3 at SQL statement", 1);
+	ck_assert_str_eq(s, "SQL statement \"INSERT INTO t VALUES (1)\"\n"
+	                 "PL/pgSQL function app.load() line 3 at SQL statement");
+	free(s);
+	s = strip("PL/pgSQL function pgmm.next_id(integer,integer[]) line 7 at RAISE\n"
+	          "PL/pgSQL function pgmm.sync_local() line 9 at PERFORM", 1);
+	ck_assert_str_eq(s, "");
+	free(s);
+	/* Not pgmm's: untouched. */
+	strip(NULL, 0);
+	strip("", 0);
+	strip("PL/pgSQL function app.raise(text) line 4 at RAISE", 0);
+	strip("PL/pgSQL function mypgmm.raise(text) line 4 at RAISE", 0);
+	strip("PL/pgSQL function pgmm.raiser(text) line 4 at RAISE", 0);
+	strip("SQL function \"pgmm.raise(\" statement 1", 0);
+}
+END_TEST
+
+START_TEST(test_errmsg_replace_context)
+{
+	const char *ctx = "PL/pgSQL function pgmm.raise(text,text,text,text) line 4 at RAISE";
+	const char *msg = "ERROR:  pgmm: DDL is refused\nDETAIL:  d\nHINT:  use pgmm ddl\n"
+	                  "CONTEXT:  PL/pgSQL function pgmm.raise(text,text,text,text) line 4 at RAISE\n";
+	const char *vmsg = "ERROR:  PM004: x\nCONTEXT:  PL/pgSQL function pgmm.guard() line 6 at RAISE\n"
+	                   "SQL statement \"INSERT\"\nLOCATION:  exec_stmt_raise, pl_exec.c:3908\n";
+	char *m;
+
+	m = pgmm_errmsg_replace_context(msg, ctx, "");
+	ck_assert_str_eq(m, "ERROR:  pgmm: DDL is refused\nDETAIL:  d\nHINT:  use pgmm ddl\n");
+	free(m);
+	m = pgmm_errmsg_replace_context(msg, ctx, NULL);
+	ck_assert_str_eq(m, "ERROR:  pgmm: DDL is refused\nDETAIL:  d\nHINT:  use pgmm ddl\n");
+	free(m);
+	m = pgmm_errmsg_replace_context(vmsg, "PL/pgSQL function pgmm.guard() line 6 at RAISE\nSQL statement \"INSERT\"",
+	                                "SQL statement \"INSERT\"");
+	ck_assert_str_eq(m, "ERROR:  PM004: x\nCONTEXT:  SQL statement \"INSERT\"\nLOCATION:  exec_stmt_raise, pl_exec.c:3908\n");
+	free(m);
+	ck_assert_ptr_null(pgmm_errmsg_replace_context("ERROR:  x\n", ctx, ""));
+	ck_assert_ptr_null(pgmm_errmsg_replace_context(NULL, ctx, ""));
+	ck_assert_ptr_null(pgmm_errmsg_replace_context(msg, NULL, ""));
+}
+END_TEST
+
 static Suite *
 admin_suite(void)
 {
@@ -79,6 +153,10 @@ admin_suite(void)
 
 	tcase_add_test(tc, test_catalog_sql_placeholders_substituted);
 	tcase_add_test(tc, test_catalog_sql_is_every_file);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("error_context");
+	tcase_add_test(tc, test_context_strip);
+	tcase_add_test(tc, test_errmsg_replace_context);
 	suite_add_tcase(s, tc);
 	return s;
 }
