@@ -518,11 +518,11 @@ pgmm_admin_connect(const char *conninfo)
 	{
 		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 
-		/* Decided on the SQLSTATE, never on the (translatable) words. */
-		if (state && strcmp(state, "3F000") == 0)        /* invalid_schema_name */
-			admin_seterr(a, "this master is not part of a pgmm cluster (schema pgmm not found); run `pgmm init` first");
-		else if (state && strcmp(state, "42P01") == 0)   /* undefined_table */
-			admin_seterr(a, "this master is not part of a pgmm cluster (schema pgmm has no pgmm catalog: %s); "
+		/* Decided on the SQLSTATE, never on the (translatable) words:
+		 * 42P01 undefined_table (also what a missing schema gives for a
+		 * qualified table name), 3F000 invalid_schema_name. */
+		if (state && (strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0))
+			admin_seterr(a, "this master is not part of a pgmm cluster (its pgmm catalog is missing: %s); "
 			             "run `pgmm init` first", PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
 		else
 		{
