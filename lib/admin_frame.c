@@ -356,7 +356,7 @@ admin_commit_everywhere(PGMMadmin *a, long long epoch)
 	if (o == PGMM_2PC_ABORTED)
 		pgmm_buf_append(&a->err, "; the change was ABORTED: nothing was changed on any master");
 	else if (o == PGMM_2PC_IN_DOUBT)
-		pgmm_buf_append(&a->err, " (the change is IN DOUBT until then; new catalog changes are refused)");
+		pgmm_buf_append(&a->err, " (the change is IN DOUBT until then)");
 	pgmm_2pc_free(&t);
 	free(parts);
 	return o == PGMM_2PC_OK ? 0 : -1;
@@ -377,11 +377,34 @@ admin_catalog_change(PGMMadmin *a, admin_txn_body body, void *arg)
 		return -1;
 	for (i = 0; i < a->nnodes; i++)
 	{
-		PGresult *r = admin_query(a, i, admin_sql_lock_epoch, PGRES_TUPLES_OK);
+		PGresult *r;
 		long long e;
 
-		if (r == NULL)
+		/* A catalog change left prepared holds the cluster row: wait for
+		 * it a while, never forever. */
+		if (admin_run(a, i, "SET LOCAL lock_timeout = '30s'") < 0)
 			goto fail;
+		r = PQexec(a->nodes[i].conn, admin_sql_lock_epoch);
+		if (r && PQresultStatus(r) == PGRES_FATAL_ERROR && PQresultErrorField(r, PG_DIAG_SQLSTATE) &&
+		    strcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE), "55P03") == 0)
+		{
+			admin_seterr(a, "master %s: the catalog is locked by another catalog change, running or left "
+			             "prepared (see `pgmm status`; `pgmm recover` finishes one left prepared)", a->nodes[i].name);
+			PQclear(r);
+			goto fail;
+		}
+		if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
+		{
+			pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
+			pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
+			PQclear(r);
+			goto fail;
+		}
+		if (admin_run(a, i, "SET LOCAL lock_timeout TO DEFAULT") < 0)
+		{
+			PQclear(r);
+			goto fail;
+		}
 		e = PQntuples(r) == 1 ? atoll(PQgetvalue(r, 0, 0)) : -1;
 		PQclear(r);
 		if (i == 0)

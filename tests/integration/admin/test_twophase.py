@@ -113,3 +113,26 @@ def test_recover_with_the_decider_down_leaves_its_transactions(cluster):
     assert "1 unfinished transaction(s) resolved" in p.stdout
     assert prepared(cl, m1) == ""
     assert cl.sql(m1, "SELECT count(*) FROM notes_log") == "0"
+
+
+def test_catalog_change_left_prepared_blocks_others_until_recover(cluster):
+    cl = cluster
+    setup_notes(cl)
+    m1, m2, m3 = cl.names[:3]
+    # A catalog change that died after preparing on m2 only: it holds the
+    # cluster row there.  The next change waits for it a while, then says
+    # so (it used to wait forever); recover rolls it back (m3, the
+    # decider, never prepared) and changes work again.
+    gid = "pgmm:c:77:00000000000000bb:1/3:%s" % m3
+    prepare_piece(cl, m2, gid, "UPDATE pgmm.cluster SET epoch = epoch + 1")
+    p = cl.pgmm("ddl", "CREATE TABLE blocked (id int PRIMARY KEY)", check=False)
+    assert p.returncode == 1
+    assert "master %s: the catalog is locked by another catalog change" % m2 in p.stderr
+    assert "nothing was changed on any master" in p.stderr
+    for n in cl.names:
+        assert cl.sql(n, "SELECT to_regclass('blocked') IS NULL") == "t"
+    assert gid in cl.pgmm("status").stdout
+    cl.pgmm("recover")
+    assert prepared(cl, m2) == ""
+    cl.pgmm("ddl", "CREATE TABLE blocked (id int PRIMARY KEY)")
+    assert len(set(cl.all("SELECT epoch FROM pgmm.cluster").values())) == 1
