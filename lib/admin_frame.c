@@ -335,12 +335,23 @@ admin_begin_all(PGMMadmin *a)
 	return 0;
 }
 
+static int
+part_by_name(const void *x, const void *y)
+{
+	return strcmp(((const pgmm_2pc_part *) x)->name, ((const pgmm_2pc_part *) y)->name);
+}
+
 int
 admin_commit_everywhere(PGMMadmin *a, long long epoch)
 {
 	pgmm_2pc_part *parts = admin_parts(a);
 	pgmm_2pc t;
 	pgmm_2pc_outcome o;
+
+	/* Catalog order (by name, as pgmm.nodes lists them), whatever order
+	 * init was given the masters in: the last one decides. */
+	if (parts)
+		qsort(parts, (size_t) a->nnodes, sizeof *parts, part_by_name);
 
 	if (parts == NULL || pgmm_2pc_init(&t, PGMM_2PC_CATALOG, epoch, parts, a->nnodes, &a->err) < 0)
 	{

@@ -111,7 +111,8 @@ void admin_rollback_all(PGMMadmin *a);
 int admin_begin_all(PGMMadmin *a);
 /* Every master is inside its transaction with the change done: commit it
  * everywhere with twophase.c (kind catalog, label = the epoch the change
- * commits, participants every master in catalog order, the last deciding).
+ * commits, participants every master in catalog order, i.e. by name, the
+ * last deciding).
  * 0 / -1, the error saying ABORTED (nothing changed) or IN DOUBT. */
 int admin_commit_everywhere(PGMMadmin *a, long long epoch);
 /* REFRESH PUBLICATION on every pgmm subscription of every master. */
