@@ -215,9 +215,11 @@ send_gid(const pgmm_2pc *t, int i, const char *verb, const char *expect_status, 
 	snprintf(sql, sizeof sql, "%s '%s'", verb, gid);
 	if (pq == NULL || PQstatus(pq) != CONNECTION_OK)
 	{
-		pgmm_buf_printf(err, "%smaster %s: not connected (%s '%s' not sent)", err->len ? "; " : "",
+		/* Never sent: a PREPARE cannot have happened (the session's open
+		 * transaction died with it), a COMMIT PREPARED has not. */
+		pgmm_buf_printf(err, "%smaster %s: connection lost (%s '%s' not sent)", err->len ? "; " : "",
 		                t->parts[i].name, verb, gid);
-		return pq == NULL ? 0 : -1;
+		return 0;
 	}
 	r = PQexec(pq, sql);
 	if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), expect_status) == 0)

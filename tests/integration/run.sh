@@ -6,6 +6,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${PGMM_BUILD:-$top/build}
 export PGMM_BIN=$build/tools/pgmm
+export PGMM_BUILD=$build
 rc=0
 
 echo "--- cluster: $PGMM_PG_VERSION, masters: $PGMM_NODES"

@@ -133,6 +133,16 @@ def cluster(nodes):
             cl.start_node(n)
         except Exception:
             pass
+    # A prepared transaction left by a failed test holds locks (uninstall
+    # would wait for them) and blocks DROP DATABASE: roll it back first.
+    for n, c in nodes:
+        try:
+            for g in psql(with_db(c, db), "SELECT gid FROM pg_prepared_xacts "
+                          "WHERE database = current_database()").split("\n"):
+                if g:
+                    psql(with_db(c, db), "ROLLBACK PREPARED '%s'" % g.replace("'", "''"), check=False)
+        except Exception:
+            pass
     cl.pgmm("uninstall", check=False)
     for n, c in nodes:
         # A subscription left behind (e.g. by a test that broke init on
