@@ -384,6 +384,28 @@ admin_catalog_change(PGMMadmin *a, admin_txn_body body, void *arg)
 	pgmm_buf_reset(&a->err);
 	if (!admin_require_all(a))
 		return -1;
+	/* Epochs that already differ (a change committed on some masters and
+	 * left prepared on others) are refused at once, without waiting for
+	 * the locks the prepared parts hold. */
+	for (i = 0; i < a->nnodes; i++)
+	{
+		PGresult *r = admin_query(a, i, "SELECT epoch FROM pgmm.cluster", PGRES_TUPLES_OK);
+		long long e;
+
+		if (r == NULL)
+			return -1;
+		e = PQntuples(r) == 1 ? atoll(PQgetvalue(r, 0, 0)) : -1;
+		PQclear(r);
+		if (i == 0)
+			epoch = e;
+		else if (e != epoch)
+		{
+			admin_seterr(a, "the catalog epoch differs between masters (%s: %lld, %s: %lld): an earlier change "
+			             "did not finish; run `pgmm recover`; nothing was changed", a->nodes[0].name, epoch,
+			             a->nodes[i].name, e);
+			return -1;
+		}
+	}
 	if (admin_begin_all(a) < 0)
 		return -1;
 	for (i = 0; i < a->nnodes; i++)

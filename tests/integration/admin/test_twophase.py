@@ -6,7 +6,11 @@ router's broadcasts) with master, kind, gid, age and the tables it locks,
 and `pgmm recover` finishes them with the decider rule.
 """
 import json
+import os
 
+import pytest
+
+from conftest import PGMM, pgmm
 from test_admin import setup_notes
 
 
@@ -136,3 +140,59 @@ def test_catalog_change_left_prepared_blocks_others_until_recover(cluster):
     assert prepared(cl, m2) == ""
     cl.pgmm("ddl", "CREATE TABLE blocked (id int PRIMARY KEY)")
     assert len(set(cl.all("SELECT epoch FROM pgmm.cluster").values())) == 1
+
+
+def crash_env(after, count):
+    """Environment that makes the pgmm command die (really: _exit) after the
+    count-th statement starting with `after` (tests/integration/tools/crash_shim.c)."""
+    build = os.environ.get("PGMM_BUILD") or os.path.dirname(os.path.dirname(PGMM))
+    shim = os.path.join(build, "tests", "integration", "tools", ".libs", "libpgmm_crash.so")
+    if not os.path.exists(shim):
+        pytest.fail("crash shim not built at %s (make check builds it)" % shim)
+    env = dict(os.environ)
+    env.update(LD_PRELOAD=shim, PGMM_CRASH_AFTER=after, PGMM_CRASH_COUNT=str(count))
+    return env
+
+
+def test_ddl_killed_after_the_decider_prepared_is_committed_by_recover(cluster):
+    cl = cluster
+    setup_notes(cl)
+    before = int(cl.sql(cl.names[0], "SELECT epoch FROM pgmm.cluster"))
+    # Dies right after the first COMMIT PREPARED: committed on the first
+    # master, prepared (decided) on the others.
+    p = pgmm("-d", cl.conninfo[cl.names[0]], "ddl", "CREATE TABLE crashed (id int PRIMARY KEY)",
+             check=False, env=crash_env("COMMIT PREPARED", 1))
+    assert p.returncode == 70
+    pieces = {n: prepared(cl, n) for n in cl.names}
+    assert pieces[cl.names[0]] == ""
+    assert all(pieces[n].startswith("pgmm:c:%d:" % (before + 1)) for n in cl.names[1:])
+    st = cl.pgmm("status")
+    assert "prepared transactions: %d" % (len(cl.names) - 1) in st.stdout
+    assert "catalog change" in st.stdout
+    # Catalog changes are refused until it is finished (epochs differ).
+    p = cl.pgmm("ddl", "CREATE TABLE other (id int PRIMARY KEY)", check=False)
+    assert p.returncode == 1 and "epoch differs between masters" in p.stderr and "pgmm recover" in p.stderr
+    cl.pgmm("recover")
+    for n in cl.names:
+        assert prepared(cl, n) == ""
+        assert cl.sql(n, "SELECT to_regclass('crashed') IS NOT NULL") == "t"
+        assert int(cl.sql(n, "SELECT epoch FROM pgmm.cluster")) == before + 1
+    cl.pgmm("ddl", "CREATE TABLE other (id int PRIMARY KEY)")
+
+
+def test_ddl_killed_before_the_decider_prepared_is_rolled_back_by_recover(cluster):
+    cl = cluster
+    setup_notes(cl)
+    before = cl.all("SELECT epoch FROM pgmm.cluster")
+    # Dies after preparing every master but the decider (the last one).
+    p = pgmm("-d", cl.conninfo[cl.names[0]], "ddl", "CREATE TABLE crashed (id int PRIMARY KEY)",
+             check=False, env=crash_env("PREPARE TRANSACTION", len(cl.names) - 1))
+    assert p.returncode == 70
+    assert prepared(cl, cl.names[-1]) == ""
+    assert all(prepared(cl, n) for n in cl.names[:-1])
+    cl.pgmm("recover")
+    for n in cl.names:
+        assert prepared(cl, n) == ""
+        assert cl.sql(n, "SELECT to_regclass('crashed') IS NULL") == "t"
+    assert cl.all("SELECT epoch FROM pgmm.cluster") == before
+    cl.pgmm("ddl", "CREATE TABLE crashed (id int PRIMARY KEY)")
