@@ -51,6 +51,20 @@ char *pgmm_strdup(const char *s);
 /* Trailing newlines removed from a libpq message (in a static-free copy). */
 void pgmm_buf_append_pqmsg(pgmm_buf *b, const char *msg);
 
+/* Error CONTEXT without pgmm's own PL/pgSQL frames (pgmm.raise, pgmm.guard,
+ * ... of lib/sql/: noise in an application's log).  pgmm_context_strip:
+ * 1 and the remaining lines in *out (malloc'd, possibly "") when ctx had
+ * such a frame, 0 (and *out NULL) when not, -1 when out of memory.
+ * pgmm_errmsg_replace_context: an error message (PQresultErrorMessage)
+ * with its context block ctx replaced by clean (NULL or "": the CONTEXT
+ * line removed); malloc'd; NULL when ctx is not in msg or out of memory.
+ * pgmm_buf_append_pqresult: append res's error message, cleaned so;
+ * pgmm_buf_append_pqerror: the same, or conn's message when res is NULL. */
+int   pgmm_context_strip(const char *ctx, char **out);
+char *pgmm_errmsg_replace_context(const char *msg, const char *ctx, const char *clean);
+void  pgmm_buf_append_pqresult(pgmm_buf *b, const PGresult *res);
+void  pgmm_buf_append_pqerror(pgmm_buf *b, const PGresult *res, const PGconn *conn);
+
 /* ------------------------------------------------------------ conninfo.c */
 
 /* pgmm's own connection options, stripped before libpq sees the string. */
@@ -116,13 +130,24 @@ void pgmm_conninfo_append_kv(pgmm_buf *out, const char *key, const char *val);
 /* Short human form "host=… port=… dbname=…" for messages; malloc'd. */
 char *pgmm_conninfo_describe(const char *conninfo);
 
-/* ------------------------------------------------------------ catalog_sql.c */
+/* ------------------------------------------------------------ server-side SQL */
 
-extern const char pgmm_catalog_sql[];   /* creates schema pgmm (run in a txn) */
+/* The files lib/sql/NAME.sql, made into one C string at build time by
+ * lib/sql/gen-catalog-sql.sh (catalog_sql_gen.c); creates schema pgmm (run
+ * it inside a transaction).  The SQL names the constants below (and the
+ * SQLSTATEs of pgmm.h, the hash constants of pghash.h) as @NAME@: these
+ * #defines are their only definition. */
+extern const char pgmm_catalog_sql[];
 #define PGMM_CATALOG_VERSION 1
 #define PGMM_DEFAULT_STRIDE 10
 #define PGMM_DEFAULT_SHARDS 16
 #define PGMM_PUBLICATION "pgmm_pub"
+/* Shard r of table T is the partition T<suffix>r ("expedientes_s5"). */
+#define PGMM_SHARD_SUFFIX "_s"
+/* A PM001's DETAIL is machine-readable: "owner=NAME epoch=N" (the guard
+ * writes it, the router's parse_pm001 reads it). */
+#define PGMM_PM001_DETAIL_OWNER "owner="
+#define PGMM_PM001_DETAIL_EPOCH "epoch="
 
 /* ------------------------------------------------------------ node set */
 

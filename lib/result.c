@@ -14,6 +14,12 @@
  * Called by link.c (registering the event procedure on each link),
  * errors.c / exec.c / broadcast.c (attaching data) and applications
  * (pgmm_result_* in pgmm.h).
+ *
+ * The same accessors leave pgmm's own PL/pgSQL frames out of an error's
+ * CONTEXT ("PL/pgSQL function pgmm.raise(...) line 4 at RAISE", the guard's
+ * "PL/pgSQL function pgmm.guard() ...": PostgreSQL cannot be told to omit
+ * them, see pgmm_context_strip in util.c); the cleaned context and message
+ * are computed on first use and kept with the result.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +35,9 @@ typedef struct pgmm_resinfo
 	int   has_cmd;
 	char  sqlstate[6];
 	char *message;        /* local error message (malloc'd) */
+	int   cleaned;        /* clean_context / clean_message computed */
+	char *clean_context;  /* CONTEXT without pgmm's frames; NULL: unchanged */
+	char *clean_message;  /* the error message with that context */
 } pgmm_resinfo;
 
 static int
@@ -43,6 +52,8 @@ pgmm_event_proc(PGEventId evtId, void *evtInfo, void *passThrough)
 		if (ri)
 		{
 			free(ri->message);
+			free(ri->clean_context);
+			free(ri->clean_message);
 			free(ri);
 		}
 	}
@@ -130,6 +141,49 @@ pgmm_result_cmd_tuples(PGresult *res)
 	return PQcmdTuples(res);
 }
 
+/* The result's error without pgmm's CONTEXT frames: ri (created when
+ * needed) with clean_context/clean_message set when there was one; NULL
+ * when the result has none (or on out of memory: then libpq's text is
+ * shown unchanged, which loses nothing). */
+static pgmm_resinfo *
+cleaned_info(const PGresult *res)
+{
+	pgmm_resinfo *ri = info_of((PGresult *) res, 0);
+	const char *ctx;
+	char *clean = NULL;
+
+	if (res == NULL || (ri && ri->message))
+		return NULL;
+	if (ri && ri->cleaned)
+		return ri->clean_context ? ri : NULL;
+	ctx = PQresultErrorField(res, PG_DIAG_CONTEXT);
+	if (ctx == NULL || strstr(ctx, "pgmm.") == NULL || pgmm_context_strip(ctx, &clean) <= 0)
+	{
+		if (ri)
+			ri->cleaned = 1;
+		return NULL;
+	}
+	if (ri == NULL && (ri = info_of((PGresult *) res, 1)) == NULL)
+	{
+		free(clean);
+		return NULL;
+	}
+	/* The message holds the context unless the connection's context
+	 * visibility left it out; then the message is already clean. */
+	if (strstr(PQresultErrorMessage(res), ctx) != NULL)
+		ri->clean_message = pgmm_errmsg_replace_context(PQresultErrorMessage(res), ctx, clean);
+	else
+		ri->clean_message = strdup(PQresultErrorMessage(res));
+	if (ri->clean_message == NULL)
+	{
+		free(clean);
+		return NULL;      /* not cached: retried on the next call */
+	}
+	ri->clean_context = clean;
+	ri->cleaned = 1;
+	return ri;
+}
+
 char *
 pgmm_result_error_message(const PGresult *res)
 {
@@ -137,6 +191,8 @@ pgmm_result_error_message(const PGresult *res)
 
 	if (ri && ri->message)
 		return ri->message;
+	if ((ri = cleaned_info(res)) != NULL)
+		return ri->clean_message;
 	return PQresultErrorMessage(res);
 }
 
@@ -155,5 +211,7 @@ pgmm_result_error_field(const PGresult *res, int fieldcode)
 			return (char *) "ERROR";
 		return NULL;
 	}
+	if (fieldcode == PG_DIAG_CONTEXT && (ri = cleaned_info(res)) != NULL)
+		return ri->clean_context[0] ? ri->clean_context : NULL;
 	return PQresultErrorField(res, fieldcode);
 }

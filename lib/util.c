@@ -192,6 +192,134 @@ pgmm_buf_append_pqmsg(pgmm_buf *b, const char *msg)
 	pgmm_buf_append_len(b, msg, n);
 }
 
+/*
+ * pgmm's own frames in an error's CONTEXT.  PL/pgSQL adds a frame
+ * ("PL/pgSQL function pgmm.raise(text,text,text,text) line 4 at RAISE") to
+ * every error raised in a function, and PostgreSQL 15 and 17 offer no way
+ * to leave it out on the server (function SET options, log settings, SQL
+ * wrappers and re-raising all keep it): so the client drops the frames of
+ * pgmm's functions, keeping every other line (an application function that
+ * fired a guard is the application's context).  A frame is pgmm's when it
+ * names one of the functions of lib/sql/ in schema pgmm and PL/pgSQL
+ * (matched on those words only, so translated messages match too).
+ */
+static const char *const own_functions[] = {
+	"raise(", "guard(", "guard_truncate(", "next_id(", "int_remainder(",
+	"sync_local(", "_guard(", "_publish(", NULL
+};
+
+static int
+own_frame(const char *line, size_t len)
+{
+	const char *p = line, *end = line + len;
+	int plpgsql = 0, own = 0;
+
+	for (p = line; p < end; p++)
+	{
+		if ((size_t) (end - p) >= 8 && memcmp(p, "PL/pgSQL", 8) == 0)
+			plpgsql = 1;
+		if ((size_t) (end - p) > 5 && memcmp(p, "pgmm.", 5) == 0 && (p == line || p[-1] == ' ' || p[-1] == '"'))
+		{
+			const char *const *f;
+
+			for (f = own_functions; *f; f++)
+				if ((size_t) (end - p - 5) >= strlen(*f) && memcmp(p + 5, *f, strlen(*f)) == 0)
+					own = 1;
+		}
+	}
+	return plpgsql && own;
+}
+
+int
+pgmm_context_strip(const char *ctx, char **out)
+{
+	pgmm_buf b;
+	const char *p;
+	int dropped = 0;
+
+	*out = NULL;
+	if (ctx == NULL)
+		return 0;
+	pgmm_buf_init(&b);
+	for (p = ctx; *p;)
+	{
+		size_t n = strcspn(p, "\n");
+
+		if (own_frame(p, n))
+			dropped = 1;
+		else
+		{
+			if (b.len)
+				pgmm_buf_append(&b, "\n");
+			pgmm_buf_append_len(&b, p, n);
+		}
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+	if (!dropped)
+	{
+		pgmm_buf_free(&b);
+		return 0;
+	}
+	*out = pgmm_buf_take(&b);
+	return *out ? 1 : -1;
+}
+
+char *
+pgmm_errmsg_replace_context(const char *msg, const char *ctx, const char *clean)
+{
+	const char *at = NULL, *p, *from, *to;
+	pgmm_buf b;
+
+	if (msg == NULL || ctx == NULL || ctx[0] == '\0')
+		return NULL;
+	/* The last occurrence: the context block follows message, DETAIL, HINT. */
+	for (p = strstr(msg, ctx); p; p = strstr(p + 1, ctx))
+		at = p;
+	if (at == NULL)
+		return NULL;
+	from = at;
+	to = at + strlen(ctx);
+	if (clean == NULL || clean[0] == '\0')
+	{
+		/* Drop the whole "CONTEXT:  ...\n" line, label included. */
+		while (from > msg && from[-1] != '\n')
+			from--;
+		if (*to == '\n')
+			to++;
+	}
+	pgmm_buf_init(&b);
+	pgmm_buf_append_len(&b, msg, (size_t) (from - msg));
+	if (clean && clean[0])
+		pgmm_buf_append(&b, clean);
+	pgmm_buf_append(&b, to);
+	return pgmm_buf_take(&b);
+}
+
+void
+pgmm_buf_append_pqresult(pgmm_buf *b, const PGresult *res)
+{
+	const char *msg = PQresultErrorMessage(res);
+	const char *ctx = PQresultErrorField(res, PG_DIAG_CONTEXT);
+	char *clean = NULL, *m = NULL;
+
+	if (pgmm_context_strip(ctx, &clean) > 0)
+		m = pgmm_errmsg_replace_context(msg, ctx, clean);
+	pgmm_buf_append_pqmsg(b, m ? m : msg);
+	free(m);
+	free(clean);
+}
+
+void
+pgmm_buf_append_pqerror(pgmm_buf *b, const PGresult *res, const PGconn *conn)
+{
+	if (res)
+		pgmm_buf_append_pqresult(b, res);
+	else
+		pgmm_buf_append_pqmsg(b, conn ? PQerrorMessage(conn) : "out of memory");
+}
+
 PGresult *
 pgmm_exec_check(PGconn *conn, const char *node, const char *sql,
                 ExecStatusType want, pgmm_buf *err)
@@ -207,7 +335,10 @@ pgmm_exec_check(PGconn *conn, const char *node, const char *sql,
 	if (res == NULL || PQresultStatus(res) != want)
 	{
 		pgmm_buf_printf(err, "master %s: ", node);
-		pgmm_buf_append_pqmsg(err, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+		if (res)
+			pgmm_buf_append_pqresult(err, res);
+		else
+			pgmm_buf_append_pqmsg(err, PQerrorMessage(conn));
 		PQclear(res);
 		return NULL;
 	}
@@ -230,7 +361,10 @@ pgmm_exec_cmd(PGconn *conn, const char *node, const char *sql, pgmm_buf *err)
 	if (res == NULL || (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK))
 	{
 		pgmm_buf_printf(err, "master %s: ", node);
-		pgmm_buf_append_pqmsg(err, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+		if (res)
+			pgmm_buf_append_pqresult(err, res);
+		else
+			pgmm_buf_append_pqmsg(err, PQerrorMessage(conn));
 		if (res && PQresultErrorMessage(res)[0] == '\0')
 			pgmm_buf_printf(err, "unexpected result %s", PQresStatus(PQresultStatus(res)));
 		PQclear(res);

@@ -1,0 +1,257 @@
+/*
+ * admin_int.h -- internal interface of the admin API's files (admin_*.c).
+ *
+ * Included only by lib/admin_frame.c, admin_init.c, admin_tables.c,
+ * admin_report.c and the unit tests (tests/unit/check_admin.c).  It
+ * includes pgmm_int.h and twophase.h, neither of which includes it back.
+ *
+ *   admin_frame.c   the admin handle and its node set (connect, reconnect,
+ *                   run a statement on a master), statement lists, and the
+ *                   catalog-change frame (one two-phase commit over every
+ *                   master, through twophase.c)
+ *   admin_init.c    init, uninstall (and the mesh of subscriptions)
+ *   admin_tables.c  ddl, reference, distribute
+ *   admin_report.c  status (gathered into a struct, rendered as text or
+ *                   JSON), verify, recover
+ *
+ * The builders (admin_build_*) are pure: they turn what was learnt from the
+ * masters into the SQL each master will run, touching no server, so the
+ * unit tests check them directly.
+ */
+#ifndef PGMM_ADMIN_INT_H
+#define PGMM_ADMIN_INT_H
+
+#include <libpq-fe.h>
+
+#include "pgmm_int.h"
+#include "pghash.h"
+#include "twophase.h"
+
+struct pgmm_admin
+{
+	int         ok;
+	pgmm_buf    err;
+	pgmm_node  *nodes;          /* in catalog order (by name) */
+	int         nnodes;
+	int         home;           /* index of the master we came in through */
+	char       *home_conninfo;  /* libpq part of the caller's conninfo */
+	pgmm_notice_fn notice;
+	void       *notice_arg;
+	int         in_txn;         /* BEGIN sent on every node */
+};
+
+/* ------------------------------------------------------------ admin_frame.c */
+
+void admin_notice(PGMMadmin *a, const char *fmt, ...) PGMM_PRINTF(2, 3);
+/* Replace the handle's error message. */
+void admin_seterr(PGMMadmin *a, const char *fmt, ...) PGMM_PRINTF(2, 3);
+void admin_free_nodes(pgmm_node *nodes, int n);
+/* Open a connection to one master; NULL with "master NAME (...) is
+ * unreachable: ..." appended to err. */
+PGconn *admin_connect_node(const char *name, const char *conninfo, pgmm_buf *err);
+/* 1 when every master is connected (reconnecting those that dropped),
+ * else 0 with the error set: catalog changes need every master. */
+int admin_require_all(PGMMadmin *a);
+/* Index of the master called name; -1 when there is none. */
+int admin_node_index(const PGMMadmin *a, const char *name);
+
+/* Run on master i, reporting failures as "master NAME: <server message>"
+ * into the handle's error:
+ *   admin_query        a query expecting status want; the result, or NULL
+ *   admin_query_params the same with text parameters $1..$n (rows or command)
+ *   admin_run          a command (or several); 0 / -1
+ *   admin_run_all      one command on every master in turn; 0 / -1 */
+PGresult *admin_query(PGMMadmin *a, int i, const char *sql, ExecStatusType want);
+PGresult *admin_query_params(PGMMadmin *a, int i, const char *sql, int n, const char *const *vals);
+int admin_run(PGMMadmin *a, int i, const char *sql);
+int admin_run_all(PGMMadmin *a, const char *sql);
+
+/* A list of SQL statements, built first and run after.  An allocation
+ * failure marks the list broken (admin_stmts_ok() 0); adding to a broken
+ * list does nothing. */
+typedef struct admin_stmts
+{
+	char **sql;
+	int    n;
+	int    cap;
+	int    broken;
+} admin_stmts;
+
+void admin_stmts_init(admin_stmts *s);
+void admin_stmts_free(admin_stmts *s);
+int  admin_stmts_ok(const admin_stmts *s);
+void admin_stmts_add(admin_stmts *s, const char *sql);
+void admin_stmts_addf(admin_stmts *s, const char *fmt, ...) PGMM_PRINTF(2, 3);
+/* Run every statement on every master (statement by statement, each on
+ * all masters before the next); 0 / -1 (out of memory: an error too). */
+int admin_stmts_run_all(PGMMadmin *a, const admin_stmts *s);
+/* Run every statement on master i; 0 / -1. */
+int admin_stmts_run_on(PGMMadmin *a, int i, const admin_stmts *s);
+
+/* The statements of the frame every catalog change runs on each master. */
+extern const char admin_sql_lock_epoch[];   /* SELECT epoch ... FOR UPDATE */
+extern const char admin_sql_bump_epoch[];
+extern const char admin_sql_sync_local[];
+extern const char admin_sql_unfreeze[];
+extern const char admin_sql_list_subscriptions[];
+
+/*
+ * One catalog change: BEGIN on every master, lock the cluster row (every
+ * epoch must agree), body, epoch + 1, pgmm.sync_local(), then one
+ * two-phase commit (twophase.c, kind catalog, label the new epoch,
+ * participants every master in catalog order).  0 committed everywhere;
+ * -1 with the error saying whether nothing changed (ABORTED) or the change
+ * is decided but unfinished (IN DOUBT: `pgmm recover`).
+ */
+typedef int (*admin_txn_body)(PGMMadmin *a, void *arg);
+int admin_catalog_change(PGMMadmin *a, admin_txn_body body, void *arg);
+/* ROLLBACK every master inside a transaction. */
+void admin_rollback_all(PGMMadmin *a);
+/* BEGIN on every master; 0 / -1 (then everything is rolled back). */
+int admin_begin_all(PGMMadmin *a);
+/* Every master is inside its transaction with the change done: commit it
+ * everywhere with twophase.c (kind catalog, label = the epoch the change
+ * commits, participants every master in catalog order, i.e. by name, the
+ * last deciding).
+ * 0 / -1, the error saying ABORTED (nothing changed) or IN DOUBT. */
+int admin_commit_everywhere(PGMMadmin *a, long long epoch);
+/* REFRESH PUBLICATION on every pgmm subscription of every master. */
+int admin_refresh_subscriptions(PGMMadmin *a);
+/* Refresh, then unfreeze the tables just added (a second catalog change). */
+int admin_refresh_and_unfreeze(PGMMadmin *a);
+/* Every master as two-phase-commit participants (conn NULL when down);
+ * malloc'd, NULL when out of memory. */
+pgmm_2pc_part *admin_parts(const PGMMadmin *a);
+
+/* ------------------------------------------------------------ admin_init.c builders */
+
+/* Subscription and slot names of publisher -> subscriber. */
+void admin_build_sub_name(pgmm_buf *b, const char *publisher, const char *subscriber);
+/* CREATE SUBSCRIPTION on subscriber for publisher's publication
+ * (origin = none on PostgreSQL 16+). */
+void admin_build_subscription(pgmm_buf *b, const char *publisher, const char *subscriber,
+                              const char *publisher_conninfo, const char *cluster_id,
+                              int subscriber_version);
+/* What init installs on master `me` after the catalog SQL: the cluster
+ * row, every master, pgmm.local, the ID sequence, the publication and the
+ * first sync. */
+void admin_build_install(admin_stmts *s, const pgmm_node *nodes, int n, int me,
+                         const char *cluster_id, int stride);
+
+/* ------------------------------------------------------------ admin_tables.c builders */
+
+/* INSERT of a reference table into pgmm.tables (frozen until refreshed). */
+void admin_build_reference(pgmm_buf *b, const char *schema, const char *table, const char *owner);
+
+/* What distribute learnt from the home master about the table. */
+typedef struct admin_dist_input
+{
+	const char *schema;
+	const char *table;
+	const char *qualified;     /* "schema"."table" */
+	const char *column;
+	const char *old_name;      /* temporary name of the old table (unquoted) */
+	pgmm_keytype keytype;
+	int         key_position;
+	int         shards;
+	char        replident;     /* 'f': REPLICA IDENTITY FULL carried over */
+	int         colocation;    /* the group */
+	int         new_colocation;/* 1: create the group and its shard owners */
+	const char *const *owner_names;  /* masters, catalog order (new group) */
+	int         nowners;
+	/* Foreign keys pointing at the table: referencing table, constraint
+	 * name (quoted), definition; its own foreign keys: name, definition;
+	 * sequences owned by its columns: sequence, column (quoted); its
+	 * indexes: qualified name, oid. */
+	const char *const *fk_in;  int nfk_in;   /* 3 per entry */
+	const char *const *fk_own; int nfk_own;  /* 2 per entry */
+	const char *const *seqs;   int nseqs;    /* 2 per entry */
+	const char *const *idx;    int nidx;     /* 2 per entry */
+} admin_dist_input;
+
+/* The statements distribute runs on every master: `before` (rename the
+ * old table, create the partitioned one and its shards) and, after the
+ * rows are copied, `after` (sequences, drop the old table, foreign keys,
+ * catalog rows).  -1 with err set when the input cannot be built (a
+ * shard name over 63 bytes, ...). */
+int admin_build_distribute(const admin_dist_input *in, admin_stmts *before, admin_stmts *after, pgmm_buf *err);
+/* The ID sequence value that puts master `slot`'s next ID past maxkey
+ * (stride apart); 0 when its sequence needs no move (maxkey < slot). */
+long long admin_id_seq_floor(long long maxkey, int slot, long long stride);
+
+/* ------------------------------------------------------------ admin_report.c */
+
+typedef struct admin_master_report
+{
+	char *name;
+	int   slot;
+	int   up;
+	int   home;
+	char *epoch;        /* NULL unknown */
+	char *version;
+	char *address;
+	char *error;        /* why it is down or unreadable; NULL when fine */
+} admin_master_report;
+
+typedef struct admin_table_report
+{
+	char *schema, *table, *kind, *key, *key_type, *owner;
+	int   colocation;   /* 0 for a reference table */
+	int   shards;
+	int   frozen;
+} admin_table_report;
+
+typedef struct admin_shard_count
+{
+	int   colocation;
+	char *owner;
+	int   count;
+} admin_shard_count;
+
+typedef struct admin_sub_report
+{
+	char  *name;
+	char  *slot;
+	int    subscriber;      /* master index */
+	int    publisher;       /* master index, -1 unknown */
+	int    enabled;
+	int    worker;
+	long long apply_errors;
+	long long sync_errors;
+	long long not_ready;
+	int    slot_found;
+	int    slot_active;
+	long long lag_bytes;    /* -1 unknown */
+	double lag_seconds;     /* -1 unknown */
+} admin_sub_report;
+
+typedef struct admin_prepared_report
+{
+	int    master;          /* index */
+	char  *gid;
+	char   kind;            /* pgmm_2pc_kind, 0 when the gid does not parse */
+	long long label;
+	char  *decider;
+	double age_seconds;
+	char  *locks;           /* "public.t, public.t_s1" or "" */
+} admin_prepared_report;
+
+typedef struct admin_report
+{
+	admin_master_report   *masters;  int nmasters;
+	admin_table_report    *tables;   int ntables;
+	admin_shard_count     *shards;   int nshards;
+	admin_sub_report      *subs;     int nsubs;
+	admin_prepared_report *prepared; int nprepared;
+} admin_report;
+
+void admin_report_free(admin_report *r);
+/* "streaming", "syncing", "down", "STALLED", "disabled". */
+const char *admin_sub_state(const admin_sub_report *s);
+/* Render r (text for people, JSON for tools) onto out. */
+void admin_report_text(const admin_report *r, pgmm_buf *out);
+void admin_report_json(const admin_report *r, pgmm_buf *out);
+/* Append s as a JSON string. */
+void admin_json_str(pgmm_buf *b, const char *s);
+
+#endif

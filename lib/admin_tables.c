@@ -1,0 +1,915 @@
+/*
+ * admin_tables.c -- schema changes through pgmm: ddl, reference,
+ * distribute.
+ *
+ * Callers: applications, tools/pgmm.c and the bindings through pgmm.h; the
+ * builders (admin_build_reference, _distribute, admin_id_seq_floor) also by
+ * the unit tests.  Each operation checks the table on every master, learns
+ * what it needs from the home master, builds the statements, then runs
+ * them inside one catalog change (admin_frame.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "admin_int.h"
+
+/* ------------------------------------------------------------ ddl */
+
+static int
+ddl_body(PGMMadmin *a, void *arg)
+{
+	const char *sql = arg;
+	int i;
+
+	for (i = 0; i < a->nnodes; i++)
+	{
+		PGresult *r = PQexec(a->nodes[i].conn, sql);
+		ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		{
+			pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
+			pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
+			PQclear(r);
+			return -1;
+		}
+		PQclear(r);
+	}
+	return 0;
+}
+
+int
+pgmm_admin_ddl(PGMMadmin *a, const char *sql)
+{
+	if (a == NULL)
+		return -1;
+	if (sql == NULL || sql[strspn(sql, " \t\r\n;")] == '\0')
+	{
+		admin_seterr(a, "ddl: no SQL statement given");
+		return -1;
+	}
+	if (admin_catalog_change(a, ddl_body, (void *) sql) < 0)
+		return -1;
+	admin_notice(a, "applied on %d masters", a->nnodes);
+	return 0;
+}
+
+/* ------------------------------------------------------------ table checks */
+
+typedef struct table_info
+{
+	char *schema;
+	char *name;
+	char *qualified;     /* "schema"."name" */
+	char  relkind;
+	char  replident;
+	int   has_pk;
+	char *signature;     /* columns, types, not null, collations: must match on every master */
+} table_info;
+
+static void
+table_info_free(table_info *t)
+{
+	free(t->schema);
+	free(t->name);
+	free(t->qualified);
+	free(t->signature);
+	memset(t, 0, sizeof *t);
+}
+
+static const char table_info_sql[] =
+	"SELECT n.nspname, c.relname, c.relkind::text, c.relreplident::text, "
+	"  EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)::text, "
+	"  (SELECT pg_catalog.string_agg(pg_catalog.format('%I %s%s%s', a.attname, "
+	"      pg_catalog.format_type(a.atttypid, a.atttypmod), "
+	"      CASE WHEN a.attnotnull THEN ' not null' ELSE '' END, "
+	"      CASE WHEN a.attcollation <> 0 THEN ' collate ' || a.attcollation::regcollation::text ELSE '' END), "
+	"      ', ' ORDER BY a.attnum) "
+	"     FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) "
+	"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+	"WHERE c.oid = pg_catalog.to_regclass($1)";
+
+/* Look table up on master i; 0 found, 1 missing, -1 error. */
+static int
+lookup_table(PGMMadmin *a, int i, const char *table, table_info *t)
+{
+	const char *v[1] = {table};
+	PGresult *r = admin_query_params(a, i, table_info_sql, 1, v);
+	pgmm_buf qn;
+
+	memset(t, 0, sizeof *t);
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) != 1)
+	{
+		PQclear(r);
+		return 1;
+	}
+	t->schema = strdup(PQgetvalue(r, 0, 0));
+	t->name = strdup(PQgetvalue(r, 0, 1));
+	t->relkind = PQgetvalue(r, 0, 2)[0];
+	t->replident = PQgetvalue(r, 0, 3)[0];
+	t->has_pk = PQgetvalue(r, 0, 4)[0] == 't';
+	t->signature = strdup(PQgetvalue(r, 0, 5));
+	PQclear(r);
+	pgmm_buf_init(&qn);
+	pgmm_buf_ident(&qn, t->schema ? t->schema : "");
+	pgmm_buf_append(&qn, ".");
+	pgmm_buf_ident(&qn, t->name ? t->name : "");
+	t->qualified = pgmm_buf_take(&qn);
+	if (!t->schema || !t->name || !t->signature || !t->qualified)
+	{
+		admin_seterr(a, "out of memory");
+		table_info_free(t);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Resolve table on the home master and check that every master has the
+ * same table, that pgmm does not manage it yet, that it can be replicated
+ * and that only the home master holds rows.
+ */
+static int
+check_table_everywhere(PGMMadmin *a, const char *table, table_info *t)
+{
+	int i, rc;
+	PGresult *r;
+	const char *v[2];
+
+	if (table == NULL || table[0] == '\0')
+	{
+		admin_seterr(a, "no table given");
+		return -1;
+	}
+	rc = lookup_table(a, a->home, table, t);
+	if (rc != 0)
+	{
+		if (rc > 0)
+			admin_seterr(a, "table \"%s\" does not exist on master %s", table, a->nodes[a->home].name);
+		return -1;
+	}
+	if (t->relkind != 'r')
+	{
+		admin_seterr(a, "%s is not a plain table (relkind %c)%s", t->qualified, t->relkind,
+		             t->relkind == 'p' ? ": pgmm partitions the table itself; give it an unpartitioned table" : "");
+		goto fail;
+	}
+	v[0] = t->schema;
+	v[1] = t->name;
+	r = admin_query_params(a, a->home, "SELECT kind FROM pgmm.tables WHERE schema_name = $1 AND table_name = $2", 2, v);
+	if (r == NULL)
+		goto fail;
+	if (PQntuples(r) > 0)
+	{
+		admin_seterr(a, "%s is already a %s table of this cluster", t->qualified, PQgetvalue(r, 0, 0));
+		PQclear(r);
+		goto fail;
+	}
+	PQclear(r);
+	if (t->replident == 'n' || (t->replident == 'd' && !t->has_pk) || t->replident == 'i')
+	{
+		admin_seterr(a, "%s has no primary key: logical replication needs one to copy UPDATE and DELETE "
+		             "(add it with `pgmm ddl 'ALTER TABLE %s ADD PRIMARY KEY (...)'`)", t->qualified, t->qualified);
+		goto fail;
+	}
+	for (i = 0; i < a->nnodes; i++)
+	{
+		table_info o;
+		pgmm_buf sql;
+		long long rows;
+
+		if (i == a->home)
+			continue;
+		rc = lookup_table(a, i, t->qualified, &o);
+		if (rc != 0)
+		{
+			if (rc > 0)
+				admin_seterr(a, "table %s exists on master %s but not on master %s: create it on every master with `pgmm ddl`",
+				             t->qualified, a->nodes[a->home].name, a->nodes[i].name);
+			goto fail;
+		}
+		if (o.relkind != t->relkind || strcmp(o.signature, t->signature) != 0)
+		{
+			admin_seterr(a, "table %s is not the same on every master: %s has (%s), %s has (%s)", t->qualified,
+			             a->nodes[a->home].name, t->signature, a->nodes[i].name, o.signature);
+			table_info_free(&o);
+			goto fail;
+		}
+		table_info_free(&o);
+		pgmm_buf_init(&sql);
+		pgmm_buf_printf(&sql, "SELECT count(*) FROM (SELECT 1 FROM ONLY %s LIMIT 1) x", t->qualified);
+		r = admin_query(a, i, pgmm_buf_str(&sql), PGRES_TUPLES_OK);
+		pgmm_buf_free(&sql);
+		if (r == NULL)
+			goto fail;
+		rows = atoll(PQgetvalue(r, 0, 0));
+		PQclear(r);
+		if (rows > 0)
+		{
+			admin_seterr(a, "table %s has rows on master %s too: pgmm takes existing rows from one master only "
+			             "(the one named by -d, here %s); empty the others first", t->qualified, a->nodes[i].name,
+			             a->nodes[a->home].name);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	table_info_free(t);
+	return -1;
+}
+
+/*
+ * Stream the home master's rows of `src_sql` (a SELECT) into `target` on
+ * every other master (all inside the open transaction), with
+ * session_replication_role = replica so no guard or user trigger fires.
+ */
+static int
+copy_rows_to_others(PGMMadmin *a, const char *src_sql, const char *target, const char *cols, long long *copied)
+{
+	PGconn *src = a->nodes[a->home].conn;
+	pgmm_buf sql;
+	PGresult *r;
+	int i, rc = 0, n;
+	char *buf;
+	char *in_copy = calloc((size_t) a->nnodes, 1);
+
+	*copied = 0;
+	if (in_copy == NULL)
+	{
+		admin_seterr(a, "out of memory");
+		return -1;
+	}
+	/* Targets first: each enters COPY FROM STDIN with triggers off. */
+	pgmm_buf_init(&sql);
+	pgmm_buf_printf(&sql, "COPY %s (%s) FROM STDIN", target, cols);
+	for (i = 0; i < a->nnodes && rc == 0; i++)
+	{
+		if (i == a->home)
+			continue;
+		if (admin_run(a, i, "SET LOCAL session_replication_role = replica") < 0)
+		{
+			rc = -1;
+			break;
+		}
+		r = PQexec(a->nodes[i].conn, pgmm_buf_str(&sql));
+		if (r == NULL || PQresultStatus(r) != PGRES_COPY_IN)
+		{
+			pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
+			pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
+			rc = -1;
+		}
+		else
+			in_copy[i] = 1;
+		PQclear(r);
+	}
+	if (rc == 0)
+	{
+		pgmm_buf_reset(&sql);
+		pgmm_buf_printf(&sql, "COPY (%s) TO STDOUT", src_sql);
+		r = PQexec(src, pgmm_buf_str(&sql));
+		if (r == NULL || PQresultStatus(r) != PGRES_COPY_OUT)
+		{
+			pgmm_buf_printf(&a->err, "master %s: ", a->nodes[a->home].name);
+			pgmm_buf_append_pqerror(&a->err, r, src);
+			rc = -1;
+		}
+		PQclear(r);
+		if (rc == 0)
+		{
+			/* Drain the source even after a failure so its connection stays usable. */
+			while ((n = PQgetCopyData(src, &buf, 0)) > 0)
+			{
+				(*copied)++;
+				for (i = 0; rc == 0 && i < a->nnodes; i++)
+					if (in_copy[i] && PQputCopyData(a->nodes[i].conn, buf, n) != 1)
+					{
+						pgmm_buf_printf(&a->err, "master %s: COPY failed: ", a->nodes[i].name);
+						pgmm_buf_append_pqmsg(&a->err, PQerrorMessage(a->nodes[i].conn));
+						rc = -1;
+					}
+				PQfreemem(buf);
+			}
+			while ((r = PQgetResult(src)) != NULL)
+			{
+				if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0)
+				{
+					pgmm_buf_printf(&a->err, "master %s: COPY out failed: ", a->nodes[a->home].name);
+					pgmm_buf_append_pqresult(&a->err, r);
+					rc = -1;
+				}
+				PQclear(r);
+			}
+		}
+	}
+	pgmm_buf_free(&sql);
+	for (i = 0; i < a->nnodes; i++)
+	{
+		if (!in_copy[i])
+			continue;
+		if (PQputCopyEnd(a->nodes[i].conn, rc == 0 ? NULL : "pgmm: copy aborted") != 1)
+			rc = -1;
+		while ((r = PQgetResult(a->nodes[i].conn)) != NULL)
+		{
+			if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0)
+			{
+				pgmm_buf_printf(&a->err, "master %s: COPY in failed: ", a->nodes[i].name);
+				pgmm_buf_append_pqresult(&a->err, r);
+				rc = -1;
+			}
+			PQclear(r);
+		}
+	}
+	free(in_copy);
+	for (i = 0; i < a->nnodes && rc == 0; i++)
+		if (i != a->home && admin_run(a, i, "SET LOCAL session_replication_role = origin") < 0)
+			rc = -1;
+	return rc;
+}
+
+/* Column list (quoted, comma separated) of the live, non-generated
+ * columns of rel on the home master. */
+static char *
+copy_columns(PGMMadmin *a, const char *qualified)
+{
+	const char *v[1] = {qualified};
+	PGresult *r = admin_query_params(a, a->home,
+	                                 "SELECT pg_catalog.string_agg(pg_catalog.quote_ident(attname), ', ' ORDER BY attnum) "
+	                                 "FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass($1) AND attnum > 0 "
+	                                 "AND NOT attisdropped AND attgenerated = ''", 1, v);
+	char *s;
+
+	if (r == NULL)
+		return NULL;
+	s = strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (s == NULL)
+		admin_seterr(a, "out of memory");
+	return s;
+}
+
+/* ------------------------------------------------------------ reference */
+
+void
+admin_build_reference(pgmm_buf *b, const char *schema, const char *table, const char *owner)
+{
+	pgmm_buf_append(b, "INSERT INTO pgmm.tables (schema_name, table_name, kind, frozen, owner) VALUES (");
+	pgmm_buf_literal(b, schema);
+	pgmm_buf_append(b, ", ");
+	pgmm_buf_literal(b, table);
+	pgmm_buf_append(b, ", 'reference', true, ");
+	pgmm_buf_literal(b, owner);
+	pgmm_buf_append(b, ")");
+}
+
+typedef struct ref_args
+{
+	table_info *t;
+	const char *owner;
+	long long   copied;
+} ref_args;
+
+static int
+reference_body(PGMMadmin *a, void *arg)
+{
+	ref_args *ra = arg;
+	char *cols = copy_columns(a, ra->t->qualified);
+	pgmm_buf src, sql;
+	int rc;
+
+	if (cols == NULL)
+		return -1;
+	pgmm_buf_init(&src);
+	pgmm_buf_printf(&src, "SELECT %s FROM ONLY %s", cols, ra->t->qualified);
+	rc = copy_rows_to_others(a, pgmm_buf_str(&src), ra->t->qualified, cols, &ra->copied);
+	pgmm_buf_free(&src);
+	free(cols);
+	if (rc < 0)
+		return -1;
+	pgmm_buf_init(&sql);
+	admin_build_reference(&sql, ra->t->schema, ra->t->name, ra->owner);
+	if (!pgmm_buf_ok(&sql))
+	{
+		admin_seterr(a, "out of memory");
+		rc = -1;
+	}
+	else
+		rc = admin_run_all(a, pgmm_buf_str(&sql));
+	pgmm_buf_free(&sql);
+	return rc;
+}
+
+int
+pgmm_admin_reference(PGMMadmin *a, const char *table, const char *owner)
+{
+	table_info t;
+	ref_args ra;
+	int rc;
+
+	if (a == NULL)
+		return -1;
+	if (!a->ok)
+		return -1;
+	pgmm_buf_reset(&a->err);
+	if (owner == NULL)
+		owner = a->nodes[a->home].name;
+	if (admin_node_index(a, owner) < 0)
+	{
+		admin_seterr(a, "unknown master \"%s\" for --owner", owner);
+		return -1;
+	}
+	if (!admin_require_all(a))
+		return -1;
+	if (check_table_everywhere(a, table, &t) < 0)
+		return -1;
+	ra.t = &t;
+	ra.owner = owner;
+	ra.copied = 0;
+	rc = admin_catalog_change(a, reference_body, &ra);
+	if (rc == 0)
+	{
+		admin_notice(a, "%s is a reference table owned by %s (%lld existing rows copied to the other masters)",
+		             t.qualified, owner, ra.copied);
+		rc = admin_refresh_and_unfreeze(a);
+	}
+	table_info_free(&t);
+	return rc;
+}
+
+/* ------------------------------------------------------------ distribute */
+
+long long
+admin_id_seq_floor(long long maxkey, int slot, long long stride)
+{
+	if (stride <= 0 || slot <= 0 || maxkey < slot)
+		return 0;
+	/* The largest value <= maxkey in this master's slot: slot + k*stride. */
+	return maxkey - ((maxkey - slot) % stride);
+}
+
+int
+admin_build_distribute(const admin_dist_input *in, admin_stmts *before, admin_stmts *after, pgmm_buf *err)
+{
+	pgmm_buf old, qid, part, sql;
+	int i, k;
+	size_t namelen = strlen(in->table);
+
+	if (in->shards < 1 || in->shards > 4096 || (in->new_colocation && in->nowners < 1))
+	{
+		pgmm_buf_printf(err, "distribute: invalid plan (%d shards, %d masters)", in->shards, in->nowners);
+		return -1;
+	}
+	{
+		char last[24];
+
+		snprintf(last, sizeof last, PGMM_SHARD_SUFFIX "%d", in->shards - 1);
+		if (namelen + strlen(last) > 63)
+		{
+			pgmm_buf_printf(err, "table name %s is too long for shard names (%s%s exceeds 63 bytes)", in->table,
+			                in->table, last);
+			return -1;
+		}
+	}
+	pgmm_buf_init(&old);
+	pgmm_buf_init(&qid);
+	pgmm_buf_init(&sql);
+	pgmm_buf_ident(&old, in->schema);
+	pgmm_buf_append(&old, ".");
+	pgmm_buf_ident(&old, in->old_name);
+	pgmm_buf_ident(&qid, in->column);
+
+	/* Drop foreign keys that point at the table; they come back after. */
+	for (k = 0; k < in->nfk_in; k++)
+		admin_stmts_addf(before, "ALTER TABLE %s DROP CONSTRAINT %s", in->fk_in[3 * k], in->fk_in[3 * k + 1]);
+	/* Free the index names (the new table's indexes take them). */
+	for (k = 0; k < in->nidx; k++)
+		admin_stmts_addf(before, "ALTER INDEX %s RENAME TO pgmm_old_idx_%s", in->idx[2 * k], in->idx[2 * k + 1]);
+	pgmm_buf_reset(&sql);
+	pgmm_buf_printf(&sql, "ALTER TABLE %s RENAME TO ", in->qualified);
+	pgmm_buf_ident(&sql, in->old_name);
+	admin_stmts_add(before, pgmm_buf_str(&sql));
+	admin_stmts_addf(before, "CREATE TABLE %s (LIKE %s INCLUDING ALL) PARTITION BY HASH (%s)", in->qualified,
+	                 pgmm_buf_str(&old), pgmm_buf_str(&qid));
+	/* The key gets pgmm's DEFAULT (pgmm.sync_local), not an identity. */
+	admin_stmts_addf(before, "ALTER TABLE %s ALTER COLUMN %s DROP IDENTITY IF EXISTS", in->qualified, pgmm_buf_str(&qid));
+	for (i = 0; i < in->shards; i++)
+	{
+		char *pn = malloc(namelen + 24);
+
+		if (pn == NULL)
+		{
+			before->broken = 1;
+			break;
+		}
+		snprintf(pn, namelen + 24, "%s" PGMM_SHARD_SUFFIX "%d", in->table, i);
+		pgmm_buf_init(&part);
+		pgmm_buf_ident(&part, in->schema);
+		pgmm_buf_append(&part, ".");
+		pgmm_buf_ident(&part, pn);
+		free(pn);
+		admin_stmts_addf(before, "CREATE TABLE %s PARTITION OF %s FOR VALUES WITH (MODULUS %d, REMAINDER %d)",
+		                 pgmm_buf_str(&part), in->qualified, in->shards, i);
+		if (in->replident == 'f')
+			admin_stmts_addf(before, "ALTER TABLE %s REPLICA IDENTITY FULL", pgmm_buf_str(&part));
+		if (!pgmm_buf_ok(&part))
+			before->broken = 1;
+		pgmm_buf_free(&part);
+	}
+	if (in->replident == 'f')
+		admin_stmts_addf(before, "ALTER TABLE %s REPLICA IDENTITY FULL", in->qualified);
+
+	/* After the rows: sequences owned by the old table's columns move to
+	 * the new one, the old table goes, foreign keys come back. */
+	for (k = 0; k < in->nseqs; k++)
+		admin_stmts_addf(after, "ALTER SEQUENCE %s OWNED BY %s.%s", in->seqs[2 * k], in->qualified, in->seqs[2 * k + 1]);
+	admin_stmts_addf(after, "DROP TABLE %s", pgmm_buf_str(&old));
+	for (k = 0; k < in->nfk_own; k++)
+		admin_stmts_addf(after, "ALTER TABLE %s ADD CONSTRAINT %s %s", in->qualified, in->fk_own[2 * k],
+		                 in->fk_own[2 * k + 1]);
+	for (k = 0; k < in->nfk_in; k++)
+		admin_stmts_addf(after, "ALTER TABLE %s ADD CONSTRAINT %s %s", in->fk_in[3 * k], in->fk_in[3 * k + 1],
+		                 in->fk_in[3 * k + 2]);
+	/* The catalog. */
+	if (in->new_colocation)
+	{
+		admin_stmts_addf(after, "INSERT INTO pgmm.colocations (id, key_type, shards) VALUES (%d, '%s', %d)",
+		                 in->colocation, pgmm_keytype_name(in->keytype), in->shards);
+		/* Round-robin over the masters in catalog order, starting where the
+		 * previous group stopped so small groups spread too. */
+		for (i = 0; i < in->shards; i++)
+		{
+			pgmm_buf_reset(&sql);
+			pgmm_buf_printf(&sql, "INSERT INTO pgmm.shards (colocation, remainder, owner) VALUES (%d, %d, ",
+			                in->colocation, i);
+			pgmm_buf_literal(&sql, in->owner_names[(i + in->colocation - 1) % in->nowners]);
+			pgmm_buf_append(&sql, ")");
+			admin_stmts_add(after, pgmm_buf_str(&sql));
+		}
+	}
+	pgmm_buf_reset(&sql);
+	pgmm_buf_append(&sql, "INSERT INTO pgmm.tables (schema_name, table_name, kind, frozen, key_column, key_type, "
+	                "key_position, colocation) VALUES (");
+	pgmm_buf_literal(&sql, in->schema);
+	pgmm_buf_append(&sql, ", ");
+	pgmm_buf_literal(&sql, in->table);
+	pgmm_buf_append(&sql, ", 'distributed', true, ");
+	pgmm_buf_literal(&sql, in->column);
+	pgmm_buf_printf(&sql, ", '%s', %d, %d)", pgmm_keytype_name(in->keytype), in->key_position, in->colocation);
+	admin_stmts_add(after, pgmm_buf_str(&sql));
+	if (!pgmm_buf_ok(&sql) || !pgmm_buf_ok(&old) || !pgmm_buf_ok(&qid))
+		after->broken = 1;
+	pgmm_buf_free(&old);
+	pgmm_buf_free(&qid);
+	pgmm_buf_free(&sql);
+	if (!admin_stmts_ok(before) || !admin_stmts_ok(after))
+	{
+		pgmm_buf_append(err, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+typedef struct dist_args
+{
+	table_info *t;
+	const char *column;
+	pgmm_keytype keytype;
+	int         key_position;
+	int         shards;
+	int         colocation;     /* existing group, or 0 for a new one */
+	long long   copied;
+} dist_args;
+
+/* Rows of a query on the home master taking the table's name as $1, as a
+ * flat array of ncols strings per row (pointing into *res). */
+static const char **
+home_rows(PGMMadmin *a, const char *sql, const char *qualified, int ncols, PGresult **res, int *nrows)
+{
+	const char *v[1] = {qualified};
+	const char **out;
+	int r, c;
+
+	*nrows = 0;
+	*res = admin_query_params(a, a->home, sql, 1, v);
+	if (*res == NULL)
+		return NULL;
+	out = calloc((size_t) (PQntuples(*res) * ncols + 1), sizeof *out);
+	if (out == NULL)
+	{
+		admin_seterr(a, "out of memory");
+		return NULL;
+	}
+	for (r = 0; r < PQntuples(*res); r++)
+		for (c = 0; c < ncols; c++)
+			out[r * ncols + c] = PQgetvalue(*res, r, c);
+	*nrows = PQntuples(*res);
+	return out;
+}
+
+static int
+distribute_body(PGMMadmin *a, void *arg)
+{
+	dist_args *da = arg;
+	table_info *t = da->t;
+	PGresult *res[4] = {NULL, NULL, NULL, NULL};
+	const char **fk_in = NULL, **fk_own = NULL, **seqs = NULL, **idx = NULL;
+	const char **owners = NULL;
+	admin_dist_input in;
+	admin_stmts before, after;
+	pgmm_buf sql;
+	char *cols = NULL;
+	char tmp[64];
+	int i, rc = -1;
+
+	admin_stmts_init(&before);
+	admin_stmts_init(&after);
+	pgmm_buf_init(&sql);
+	memset(&in, 0, sizeof in);
+	pgmm_buf_printf(&sql, "LOCK TABLE %s IN ACCESS EXCLUSIVE MODE", t->qualified);
+	if (admin_run_all(a, pgmm_buf_str(&sql)) < 0)
+		goto out;
+	cols = copy_columns(a, t->qualified);
+	if (cols == NULL)
+		goto out;
+	/* What the rename-copy-drop would lose, read once from the home master
+	 * (the table is the same everywhere). */
+	fk_in = home_rows(a,
+	                  "SELECT pg_catalog.format('%s', conrelid::regclass), pg_catalog.quote_ident(conname), "
+	                  "pg_catalog.pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint "
+	                  "WHERE contype = 'f' AND conparentid = 0 AND confrelid = pg_catalog.to_regclass($1) "
+	                  "AND conrelid <> confrelid ORDER BY 1, 2", t->qualified, 3, &res[0], &in.nfk_in);
+	fk_own = home_rows(a,
+	                   "SELECT pg_catalog.quote_ident(conname), pg_catalog.pg_get_constraintdef(oid) "
+	                   "FROM pg_catalog.pg_constraint WHERE contype = 'f' AND conparentid = 0 "
+	                   "AND conrelid = pg_catalog.to_regclass($1) ORDER BY 1", t->qualified, 2, &res[1], &in.nfk_own);
+	seqs = home_rows(a,
+	                 "SELECT d.objid::regclass::text, pg_catalog.quote_ident(a.attname) "
+	                 "FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_attribute a "
+	                 "  ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
+	                 "WHERE d.refobjid = pg_catalog.to_regclass($1) AND d.classid = 'pg_catalog.pg_class'::regclass "
+	                 "AND d.deptype IN ('a', 'i') AND (SELECT relkind FROM pg_catalog.pg_class WHERE oid = d.objid) = 'S' "
+	                 "ORDER BY 1", t->qualified, 2, &res[2], &in.nseqs);
+	idx = home_rows(a,
+	                "SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), c.oid "
+	                "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
+	                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+	                "WHERE i.indrelid = pg_catalog.to_regclass($1) ORDER BY 1", t->qualified, 2, &res[3], &in.nidx);
+	if (!fk_in || !fk_own || !seqs || !idx)
+		goto out;
+	if (da->colocation == 0)
+	{
+		PGresult *x = admin_query(a, a->home, "SELECT coalesce(max(id), 0) + 1 FROM pgmm.colocations", PGRES_TUPLES_OK);
+
+		if (x == NULL)
+			goto out;
+		in.colocation = atoi(PQgetvalue(x, 0, 0));
+		in.new_colocation = 1;
+		PQclear(x);
+	}
+	else
+		in.colocation = da->colocation;
+	owners = calloc((size_t) a->nnodes, sizeof *owners);
+	if (owners == NULL)
+	{
+		admin_seterr(a, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < a->nnodes; i++)
+		owners[i] = a->nodes[i].name;
+	snprintf(tmp, sizeof tmp, "pgmm_old_%08x", (unsigned) randombytes_random());
+	in.schema = t->schema;
+	in.table = t->name;
+	in.qualified = t->qualified;
+	in.column = da->column;
+	in.old_name = tmp;
+	in.keytype = da->keytype;
+	in.key_position = da->key_position;
+	in.shards = da->shards;
+	in.replident = t->replident;
+	in.owner_names = owners;
+	in.nowners = a->nnodes;
+	in.fk_in = fk_in;
+	in.fk_own = fk_own;
+	in.seqs = seqs;
+	in.idx = idx;
+	if (admin_build_distribute(&in, &before, &after, &a->err) < 0)
+		goto out;
+
+	if (admin_stmts_run_all(a, &before) < 0)
+		goto out;
+	/* Rows: into their shards on the home master, then to every other. */
+	pgmm_buf_reset(&sql);
+	pgmm_buf_append(&sql, "INSERT INTO ");
+	pgmm_buf_append(&sql, t->qualified);
+	pgmm_buf_printf(&sql, " (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM ONLY ", cols, cols);
+	pgmm_buf_ident(&sql, t->schema);
+	pgmm_buf_append(&sql, ".");
+	pgmm_buf_ident(&sql, tmp);
+	if (admin_run(a, a->home, pgmm_buf_str(&sql)) < 0)
+		goto out;
+	pgmm_buf_reset(&sql);
+	pgmm_buf_printf(&sql, "SELECT %s FROM %s", cols, t->qualified);
+	if (copy_rows_to_others(a, pgmm_buf_str(&sql), t->qualified, cols, &da->copied) < 0)
+		goto out;
+	if (admin_stmts_run_all(a, &after) < 0)
+		goto out;
+	da->colocation = in.colocation;
+	/* Existing integer keys: move every master's ID sequence past them so
+	 * new IDs never collide with imported ones. */
+	if (da->copied > 0 && (da->keytype == PGMM_KEY_INT2 || da->keytype == PGMM_KEY_INT4 || da->keytype == PGMM_KEY_INT8))
+	{
+		PGresult *x;
+		long long maxkey, stride;
+
+		pgmm_buf_reset(&sql);
+		pgmm_buf_append(&sql, "SELECT coalesce(max(");
+		pgmm_buf_ident(&sql, da->column);
+		pgmm_buf_printf(&sql, "), 0)::bigint, (SELECT stride FROM pgmm.cluster) FROM %s", t->qualified);
+		x = admin_query(a, a->home, pgmm_buf_str(&sql), PGRES_TUPLES_OK);
+		if (x == NULL)
+			goto out;
+		maxkey = atoll(PQgetvalue(x, 0, 0));
+		stride = atoll(PQgetvalue(x, 0, 1));
+		PQclear(x);
+		for (i = 0; i < a->nnodes; i++)
+		{
+			long long base = admin_id_seq_floor(maxkey, a->nodes[i].slot, stride);
+
+			if (base == 0)
+				continue;
+			pgmm_buf_reset(&sql);
+			pgmm_buf_printf(&sql, "SELECT pg_catalog.setval('pgmm.id_seq', %lld) "
+			                "WHERE (SELECT last_value FROM pgmm.id_seq) < %lld", base, base);
+			x = admin_query(a, i, pgmm_buf_str(&sql), PGRES_TUPLES_OK);
+			if (x == NULL)
+				goto out;
+			PQclear(x);
+		}
+	}
+	rc = 0;
+out:
+	for (i = 0; i < 4; i++)
+		PQclear(res[i]);
+	free(fk_in);
+	free(fk_own);
+	free(seqs);
+	free(idx);
+	free(owners);
+	free(cols);
+	admin_stmts_free(&before);
+	admin_stmts_free(&after);
+	pgmm_buf_free(&sql);
+	return rc;
+}
+
+int
+pgmm_admin_distribute(PGMMadmin *a, const char *table, const char *column, int shards,
+                      const char *colocate_with)
+{
+	table_info t;
+	dist_args da;
+	PGresult *r;
+	const char *v[3];
+	int rc;
+
+	if (a == NULL)
+		return -1;
+	if (!a->ok)
+		return -1;
+	pgmm_buf_reset(&a->err);
+	if (column == NULL || column[0] == '\0')
+	{
+		admin_seterr(a, "distribute: no key column given");
+		return -1;
+	}
+	if (shards < 0 || shards > 4096)
+	{
+		admin_seterr(a, "distribute: --shards must be between 1 and 4096 (got %d)", shards);
+		return -1;
+	}
+	if (!admin_require_all(a))
+		return -1;
+	if (check_table_everywhere(a, table, &t) < 0)
+		return -1;
+	memset(&da, 0, sizeof da);
+	da.t = &t;
+	da.column = column;
+	/* The key column: type, collation, position, unique constraints. */
+	v[0] = t.qualified;
+	v[1] = column;
+	r = admin_query_params(a, a->home,
+	       "SELECT t.typname, t.typtype::text, coalesce(co.collisdeterministic, true)::text, "
+	       "  (SELECT count(*) FROM pg_catalog.pg_attribute b WHERE b.attrelid = a.attrelid AND b.attnum > 0 "
+	       "     AND NOT b.attisdropped AND b.attnum <= a.attnum), "
+	       "  (SELECT pg_catalog.string_agg(i.indexrelid::regclass::text, ', ') FROM pg_catalog.pg_index i "
+	       "    WHERE i.indrelid = a.attrelid AND i.indisunique AND NOT (a.attnum = ANY (i.indkey::int2[]))), "
+	       "  a.attgenerated::text "
+	       "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+	       "LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation "
+	       "WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
+	       2, v);
+	if (r == NULL)
+		goto fail;
+	if (PQntuples(r) != 1)
+	{
+		admin_seterr(a, "column \"%s\" does not exist in table %s", column, t.qualified);
+		PQclear(r);
+		goto fail;
+	}
+	da.keytype = pgmm_keytype_from_name(PQgetvalue(r, 0, 0));
+	if (da.keytype == PGMM_KEY_INVALID || PQgetvalue(r, 0, 1)[0] != 'b')
+	{
+		admin_seterr(a, "column %s of %s has type %s, which pgmm cannot route on; supported key types: "
+		             "smallint, integer, bigint, text, varchar, char(n), uuid, bytea, date, timestamp, timestamptz, "
+		             "numeric, boolean", column, t.qualified, PQgetvalue(r, 0, 0));
+		PQclear(r);
+		goto fail;
+	}
+	if (PQgetvalue(r, 0, 2)[0] != 't')
+	{
+		admin_seterr(a, "column %s of %s has a nondeterministic collation; its hash is not the byte hash pgmm computes",
+		             column, t.qualified);
+		PQclear(r);
+		goto fail;
+	}
+	if (PQgetvalue(r, 0, 5)[0] != '\0')
+	{
+		admin_seterr(a, "column %s of %s is a generated column and cannot be the key", column, t.qualified);
+		PQclear(r);
+		goto fail;
+	}
+	if (PQgetvalue(r, 0, 4)[0] != '\0')
+	{
+		admin_seterr(a, "the key %s must be part of every unique constraint of %s (PostgreSQL requires it for "
+		             "partitioned tables), but these do not include it: %s", column, t.qualified, PQgetvalue(r, 0, 4));
+		PQclear(r);
+		goto fail;
+	}
+	da.key_position = atoi(PQgetvalue(r, 0, 3));
+	PQclear(r);
+	da.shards = shards ? shards : PGMM_DEFAULT_SHARDS;
+	if (colocate_with)
+	{
+		table_info c;
+		int lr = lookup_table(a, a->home, colocate_with, &c);
+
+		if (lr != 0)
+		{
+			if (lr > 0)
+				admin_seterr(a, "--colocate-with: table \"%s\" does not exist", colocate_with);
+			goto fail;
+		}
+		v[0] = c.schema;
+		v[1] = c.name;
+		r = admin_query_params(a, a->home,
+		       "SELECT t.colocation, c.key_type, c.shards FROM pgmm.tables t JOIN pgmm.colocations c ON c.id = t.colocation "
+		       "WHERE t.schema_name = $1 AND t.table_name = $2 AND t.kind = 'distributed'", 2, v);
+		if (r == NULL)
+		{
+			table_info_free(&c);
+			goto fail;
+		}
+		if (PQntuples(r) != 1)
+		{
+			admin_seterr(a, "--colocate-with: %s is not a distributed table", c.qualified);
+			PQclear(r);
+			table_info_free(&c);
+			goto fail;
+		}
+		if (pgmm_keytype_from_name(PQgetvalue(r, 0, 1)) != da.keytype)
+		{
+			admin_seterr(a, "--colocate-with: %s is distributed by a %s key, but %s.%s is %s", c.qualified,
+			             PQgetvalue(r, 0, 1), t.qualified, column, pgmm_keytype_name(da.keytype));
+			PQclear(r);
+			table_info_free(&c);
+			goto fail;
+		}
+		if (shards && shards != atoi(PQgetvalue(r, 0, 2)))
+		{
+			admin_seterr(a, "--colocate-with: %s has %s shards, --shards says %d", c.qualified, PQgetvalue(r, 0, 2),
+			             shards);
+			PQclear(r);
+			table_info_free(&c);
+			goto fail;
+		}
+		da.colocation = atoi(PQgetvalue(r, 0, 0));
+		da.shards = atoi(PQgetvalue(r, 0, 2));
+		PQclear(r);
+		table_info_free(&c);
+	}
+	rc = admin_catalog_change(a, distribute_body, &da);
+	if (rc == 0)
+	{
+		admin_notice(a, "%s is distributed by %s into %d shards (%lld existing rows placed and copied to every master)",
+		             t.qualified, column, da.shards, da.copied);
+		rc = admin_refresh_and_unfreeze(a);
+	}
+	table_info_free(&t);
+	return rc;
+fail:
+	table_info_free(&t);
+	return -1;
+}

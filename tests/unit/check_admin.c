@@ -1,0 +1,783 @@
+/*
+ * Unit tests (no server) for the admin side: the server-side SQL built from
+ * the files lib/sql/NAME.sql carries the constants the C side uses, the statement
+ * builders produce the SQL each master runs, and status renders text and
+ * JSON from a hand-built report.
+ */
+#include <check.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_int.h"
+
+/* ------------------------------------------------------------ catalog SQL */
+
+static void
+assert_sql_has(const char *what)
+{
+	ck_assert_msg(strstr(pgmm_catalog_sql, what) != NULL, "the catalog SQL lacks <%s>", what);
+}
+
+START_TEST(test_catalog_sql_placeholders_substituted)
+{
+	char num[96];
+
+	ck_assert_ptr_null(strstr(pgmm_catalog_sql, "@PGMM_"));
+	ck_assert_ptr_null(strchr(pgmm_catalog_sql, '@'));
+	/* The hash constants of pghash.h, in decimal. */
+	snprintf(num, sizeof num, "hashint8extended(v, %" PRIu64 ")", (uint64_t) PGMM_HASH_PARTITION_SEED);
+	assert_sql_has(num);
+	snprintf(num, sizeof num, "+ %" PRIu64 ")", (uint64_t) PGMM_HASH_PARTITION_ADD);
+	assert_sql_has(num);
+	/* SQLSTATEs of pgmm.h. */
+	assert_sql_has("ERRCODE = '" PGMM_SQLSTATE_NOT_OWNER "'");
+	assert_sql_has("ERRCODE = '" PGMM_SQLSTATE_NO_SHARD "'");
+	assert_sql_has("ERRCODE = '" PGMM_SQLSTATE_REFUSED "'");
+	/* The PM001 DETAIL the router parses. */
+	assert_sql_has("DETAIL = pg_catalog.format('" PGMM_PM001_DETAIL_OWNER "%s " PGMM_PM001_DETAIL_EPOCH "%s'");
+	/* Publication and shard names. */
+	assert_sql_has("p.pubname OPERATOR(pg_catalog.=) '" PGMM_PUBLICATION "'");
+	assert_sql_has("ALTER PUBLICATION " PGMM_PUBLICATION " ADD TABLE");
+	assert_sql_has("'" PGMM_SHARD_SUFFIX "' OPERATOR(pg_catalog.||) sh.remainder");
+}
+END_TEST
+
+START_TEST(test_catalog_sql_is_every_file)
+{
+	/* One object of each file, in the order Makefile.am gives. */
+	const char *objs[] = {
+		"CREATE TABLE pgmm.cluster", "CREATE TABLE pgmm.tables", "CREATE FUNCTION pgmm.int_remainder",
+		"CREATE FUNCTION pgmm.next_id", "CREATE FUNCTION pgmm.guard()", "CREATE FUNCTION pgmm._guard(",
+		"CREATE FUNCTION pgmm.raise(", "CREATE FUNCTION pgmm._publish(", "CREATE FUNCTION pgmm.sync_local()",
+	};
+	const char *prev = pgmm_catalog_sql;
+	size_t i;
+
+	for (i = 0; i < sizeof objs / sizeof objs[0]; i++)
+	{
+		const char *p = strstr(pgmm_catalog_sql, objs[i]);
+
+		ck_assert_msg(p != NULL, "missing: %s", objs[i]);
+		ck_assert_msg(p >= prev, "out of order: %s", objs[i]);
+		prev = p;
+	}
+	/* Comment-only lines are left out; dollar quotes survive intact. */
+	ck_assert_ptr_null(strstr(pgmm_catalog_sql, "\n--"));
+	ck_assert_ptr_nonnull(strstr(pgmm_catalog_sql, "'\\x00'::pg_catalog.bytea"));
+	ck_assert_int_eq(pgmm_catalog_sql[strlen(pgmm_catalog_sql) - 1], '\n');
+}
+END_TEST
+
+/* ------------------------------------------------------------ error context */
+
+static char *
+strip(const char *ctx, int want_rc)
+{
+	char *out = (char *) 1;
+
+	ck_assert_int_eq(pgmm_context_strip(ctx, &out), want_rc);
+	if (want_rc == 0)
+		ck_assert_ptr_null(out);
+	return out;
+}
+
+START_TEST(test_context_strip)
+{
+	char *s;
+
+	/* pgmm.raise and the guard: the whole context goes. */
+	s = strip("PL/pgSQL function pgmm.raise(text,text,text,text) line 4 at RAISE", 1);
+	ck_assert_str_eq(s, "");
+	free(s);
+	s = strip("PL/pgSQL function pgmm.guard() line 6 at RAISE", 1);
+	ck_assert_str_eq(s, "");
+	free(s);
+	/* Translated (Spanish) frame of the guard. */
+	s = strip("función PL/pgSQL pgmm.guard() en la línea 6 en RAISE", 1);
+	ck_assert_str_eq(s, "");
+	free(s);
+	/* An application function that fired the guard keeps its lines. */
+	s = strip("PL/pgSQL function pgmm.guard() line 6 at RAISE\n"
+	          "SQL statement \"INSERT INTO t VALUES (1)\"\n"
+	          "PL/pgSQL function app.load() line 3 at SQL statement", 1);
+	ck_assert_str_eq(s, "SQL statement \"INSERT INTO t VALUES (1)\"\n"
+	                 "PL/pgSQL function app.load() line 3 at SQL statement");
+	free(s);
+	s = strip("PL/pgSQL function pgmm.next_id(integer,integer[]) line 7 at RAISE\n"
+	          "PL/pgSQL function pgmm.sync_local() line 9 at PERFORM", 1);
+	ck_assert_str_eq(s, "");
+	free(s);
+	/* Not pgmm's: untouched. */
+	strip(NULL, 0);
+	strip("", 0);
+	strip("PL/pgSQL function app.raise(text) line 4 at RAISE", 0);
+	strip("PL/pgSQL function mypgmm.raise(text) line 4 at RAISE", 0);
+	strip("PL/pgSQL function pgmm.raiser(text) line 4 at RAISE", 0);
+	strip("SQL function \"pgmm.raise(\" statement 1", 0);
+}
+END_TEST
+
+START_TEST(test_errmsg_replace_context)
+{
+	const char *ctx = "PL/pgSQL function pgmm.raise(text,text,text,text) line 4 at RAISE";
+	const char *msg = "ERROR:  pgmm: DDL is refused\nDETAIL:  d\nHINT:  use pgmm ddl\n"
+	                  "CONTEXT:  PL/pgSQL function pgmm.raise(text,text,text,text) line 4 at RAISE\n";
+	const char *vmsg = "ERROR:  PM004: x\nCONTEXT:  PL/pgSQL function pgmm.guard() line 6 at RAISE\n"
+	                   "SQL statement \"INSERT\"\nLOCATION:  exec_stmt_raise, pl_exec.c:3908\n";
+	char *m;
+
+	m = pgmm_errmsg_replace_context(msg, ctx, "");
+	ck_assert_str_eq(m, "ERROR:  pgmm: DDL is refused\nDETAIL:  d\nHINT:  use pgmm ddl\n");
+	free(m);
+	m = pgmm_errmsg_replace_context(msg, ctx, NULL);
+	ck_assert_str_eq(m, "ERROR:  pgmm: DDL is refused\nDETAIL:  d\nHINT:  use pgmm ddl\n");
+	free(m);
+	m = pgmm_errmsg_replace_context(vmsg, "PL/pgSQL function pgmm.guard() line 6 at RAISE\nSQL statement \"INSERT\"",
+	                                "SQL statement \"INSERT\"");
+	ck_assert_str_eq(m, "ERROR:  PM004: x\nCONTEXT:  SQL statement \"INSERT\"\nLOCATION:  exec_stmt_raise, pl_exec.c:3908\n");
+	free(m);
+	ck_assert_ptr_null(pgmm_errmsg_replace_context("ERROR:  x\n", ctx, ""));
+	ck_assert_ptr_null(pgmm_errmsg_replace_context(NULL, ctx, ""));
+	ck_assert_ptr_null(pgmm_errmsg_replace_context(msg, NULL, ""));
+}
+END_TEST
+
+/* ------------------------------------------------------------ builders */
+
+START_TEST(test_build_subscription)
+{
+	pgmm_buf b;
+
+	pgmm_buf_init(&b);
+	admin_build_subscription(&b, "m2", "m1", "host=h port=5 dbname=it's", "0123456789abcdef0123456789abcdef",
+	                         150004);
+	ck_assert_str_eq(pgmm_buf_str(&b),
+	                 "CREATE SUBSCRIPTION pgmm_m2__m1 CONNECTION 'host=h port=5 dbname=it''s' PUBLICATION "
+	                 PGMM_PUBLICATION " WITH (copy_data = false, slot_name = 'pgmm_01234567_m2__m1')");
+	pgmm_buf_reset(&b);
+	admin_build_subscription(&b, "a", "b", "host=x", "ffffffff00", 170000);
+	ck_assert_str_eq(pgmm_buf_str(&b),
+	                 "CREATE SUBSCRIPTION pgmm_a__b CONNECTION 'host=x' PUBLICATION " PGMM_PUBLICATION
+	                 " WITH (copy_data = false, slot_name = 'pgmm_ffffffff_a__b', origin = none)");
+	pgmm_buf_reset(&b);
+	admin_build_sub_name(&b, "m1", "m3");
+	ck_assert_str_eq(pgmm_buf_str(&b), "pgmm_m1__m3");
+	pgmm_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_build_install)
+{
+	pgmm_node nodes[3];
+	admin_stmts s;
+	char *names[3] = {"m1", "m2", "m3"};
+	char *cis[3] = {"host=a", "host=b user=o'neil", "host=c"};
+	int i;
+
+	memset(nodes, 0, sizeof nodes);
+	for (i = 0; i < 3; i++)
+	{
+		nodes[i].name = names[i];
+		nodes[i].conninfo = cis[i];
+		nodes[i].slot = i + 1;
+	}
+	admin_stmts_init(&s);
+	admin_build_install(&s, nodes, 3, 1, "c0ffee", 10);
+	ck_assert(admin_stmts_ok(&s));
+	ck_assert_int_eq(s.n, 8);
+	ck_assert_str_eq(s.sql[0], "INSERT INTO pgmm.cluster (cluster_id, epoch, stride, next_slot, catalog_version) "
+	                 "VALUES ('c0ffee', 1, 10, 4, 1)");
+	ck_assert_str_eq(s.sql[2], "INSERT INTO pgmm.nodes (name, conninfo, slot) VALUES ('m2', 'host=b user=o''neil', 2)");
+	ck_assert_str_eq(s.sql[4], "INSERT INTO pgmm.local (node) VALUES ('m2')");
+	ck_assert_str_eq(s.sql[5], "CREATE SEQUENCE pgmm.id_seq AS bigint START 2 INCREMENT 10 MINVALUE 1");
+	ck_assert_str_eq(s.sql[6], "CREATE PUBLICATION " PGMM_PUBLICATION " WITH (publish = 'insert, update, delete')");
+	ck_assert_str_eq(s.sql[7], "SELECT pgmm.sync_local()");
+	admin_stmts_free(&s);
+}
+END_TEST
+
+START_TEST(test_build_reference)
+{
+	pgmm_buf b;
+
+	pgmm_buf_init(&b);
+	admin_build_reference(&b, "public", "es'tados", "m1");
+	ck_assert_str_eq(pgmm_buf_str(&b), "INSERT INTO pgmm.tables (schema_name, table_name, kind, frozen, owner) "
+	                 "VALUES ('public', 'es''tados', 'reference', true, 'm1')");
+	pgmm_buf_free(&b);
+	/* The unfreeze every addition ends with, and the frame's statements. */
+	ck_assert_str_eq(admin_sql_unfreeze, "UPDATE pgmm.tables SET frozen = false WHERE frozen");
+	ck_assert_str_eq(admin_sql_bump_epoch, "UPDATE pgmm.cluster SET epoch = epoch + 1");
+	ck_assert_str_eq(admin_sql_lock_epoch, "SELECT epoch FROM pgmm.cluster FOR UPDATE");
+}
+END_TEST
+
+static const char *const owners3[] = {"m1", "m2", "m3"};
+
+static void
+dist_input(admin_dist_input *in, const char *table, int shards)
+{
+	static const char *const fk_in[] = {"public.documentos", "documentos_fk", "FOREIGN KEY (e) REFERENCES x(id)"};
+	static const char *const fk_own[] = {"x_estado_fkey", "FOREIGN KEY (estado) REFERENCES estados(id)"};
+	static const char *const seqs[] = {"public.x_id_seq", "id"};
+	static const char *const idx[] = {"public.x_pkey", "16400"};
+
+	memset(in, 0, sizeof *in);
+	in->schema = "public";
+	in->table = table;
+	in->qualified = "public.x";
+	in->column = "id";
+	in->old_name = "pgmm_old_0000beef";
+	in->keytype = PGMM_KEY_INT4;
+	in->key_position = 1;
+	in->shards = shards;
+	in->replident = 'd';
+	in->colocation = 2;
+	in->new_colocation = 1;
+	in->owner_names = owners3;
+	in->nowners = 3;
+	in->fk_in = fk_in;
+	in->nfk_in = 1;
+	in->fk_own = fk_own;
+	in->nfk_own = 1;
+	in->seqs = seqs;
+	in->nseqs = 1;
+	in->idx = idx;
+	in->nidx = 1;
+}
+
+START_TEST(test_build_distribute)
+{
+	admin_dist_input in;
+	admin_stmts before, after;
+	pgmm_buf err;
+
+	dist_input(&in, "x", 4);
+	admin_stmts_init(&before);
+	admin_stmts_init(&after);
+	pgmm_buf_init(&err);
+	ck_assert_int_eq(admin_build_distribute(&in, &before, &after, &err), 0);
+	ck_assert_int_eq(before.n, 9);
+	ck_assert_str_eq(before.sql[0], "ALTER TABLE public.documentos DROP CONSTRAINT documentos_fk");
+	ck_assert_str_eq(before.sql[1], "ALTER INDEX public.x_pkey RENAME TO pgmm_old_idx_16400");
+	ck_assert_str_eq(before.sql[2], "ALTER TABLE public.x RENAME TO \"pgmm_old_0000beef\"");
+	ck_assert_str_eq(before.sql[3], "CREATE TABLE public.x (LIKE \"public\".\"pgmm_old_0000beef\" INCLUDING ALL) "
+	                 "PARTITION BY HASH (\"id\")");
+	ck_assert_str_eq(before.sql[4], "ALTER TABLE public.x ALTER COLUMN \"id\" DROP IDENTITY IF EXISTS");
+	ck_assert_str_eq(before.sql[5], "CREATE TABLE \"public\".\"x" PGMM_SHARD_SUFFIX "0\" PARTITION OF public.x "
+	                 "FOR VALUES WITH (MODULUS 4, REMAINDER 0)");
+	ck_assert_str_eq(before.sql[8], "CREATE TABLE \"public\".\"x" PGMM_SHARD_SUFFIX "3\" PARTITION OF public.x "
+	                 "FOR VALUES WITH (MODULUS 4, REMAINDER 3)");
+	ck_assert_int_eq(after.n, 1 + 1 + 1 + 1 + 1 + 4 + 1);
+	ck_assert_str_eq(after.sql[0], "ALTER SEQUENCE public.x_id_seq OWNED BY public.x.id");
+	ck_assert_str_eq(after.sql[1], "DROP TABLE \"public\".\"pgmm_old_0000beef\"");
+	ck_assert_str_eq(after.sql[2], "ALTER TABLE public.x ADD CONSTRAINT x_estado_fkey FOREIGN KEY (estado) REFERENCES estados(id)");
+	ck_assert_str_eq(after.sql[3], "ALTER TABLE public.documentos ADD CONSTRAINT documentos_fk FOREIGN KEY (e) REFERENCES x(id)");
+	ck_assert_str_eq(after.sql[4], "INSERT INTO pgmm.colocations (id, key_type, shards) VALUES (2, 'int4', 4)");
+	/* Round robin, starting where group 1 stopped: m2, m3, m1, m2. */
+	ck_assert_str_eq(after.sql[5], "INSERT INTO pgmm.shards (colocation, remainder, owner) VALUES (2, 0, 'm2')");
+	ck_assert_str_eq(after.sql[6], "INSERT INTO pgmm.shards (colocation, remainder, owner) VALUES (2, 1, 'm3')");
+	ck_assert_str_eq(after.sql[7], "INSERT INTO pgmm.shards (colocation, remainder, owner) VALUES (2, 2, 'm1')");
+	ck_assert_str_eq(after.sql[8], "INSERT INTO pgmm.shards (colocation, remainder, owner) VALUES (2, 3, 'm2')");
+	ck_assert_str_eq(after.sql[9], "INSERT INTO pgmm.tables (schema_name, table_name, kind, frozen, key_column, "
+	                 "key_type, key_position, colocation) VALUES ('public', 'x', 'distributed', true, 'id', 'int4', 1, 2)");
+	admin_stmts_free(&before);
+	admin_stmts_free(&after);
+
+	/* Colocated with an existing group, REPLICA IDENTITY FULL kept. */
+	dist_input(&in, "x", 2);
+	in.new_colocation = 0;
+	in.replident = 'f';
+	in.nfk_in = in.nfk_own = in.nseqs = in.nidx = 0;
+	admin_stmts_init(&before);
+	admin_stmts_init(&after);
+	ck_assert_int_eq(admin_build_distribute(&in, &before, &after, &err), 0);
+	ck_assert_int_eq(before.n, 3 + 2 * 2 + 1);
+	ck_assert_str_eq(before.sql[4], "ALTER TABLE \"public\".\"x" PGMM_SHARD_SUFFIX "0\" REPLICA IDENTITY FULL");
+	ck_assert_str_eq(before.sql[7], "ALTER TABLE public.x REPLICA IDENTITY FULL");
+	ck_assert_int_eq(after.n, 2);
+	ck_assert_ptr_null(strstr(after.sql[1], "colocations"));
+	admin_stmts_free(&before);
+	admin_stmts_free(&after);
+	pgmm_buf_free(&err);
+}
+END_TEST
+
+START_TEST(test_build_distribute_refusals)
+{
+	admin_dist_input in;
+	admin_stmts before, after;
+	pgmm_buf err;
+	char longname[64];
+
+	/* 59 bytes + "_s15" = 63: fits; 60 + "_s15" = 64: refused. */
+	memset(longname, 'a', sizeof longname);
+	longname[59] = '\0';
+	dist_input(&in, longname, 16);
+	admin_stmts_init(&before);
+	admin_stmts_init(&after);
+	pgmm_buf_init(&err);
+	ck_assert_int_eq(admin_build_distribute(&in, &before, &after, &err), 0);
+	admin_stmts_free(&before);
+	admin_stmts_free(&after);
+	longname[59] = 'a';
+	longname[60] = '\0';
+	ck_assert_int_eq(admin_build_distribute(&in, &before, &after, &err), -1);
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&err), "too long for shard names"));
+	ck_assert_int_eq(before.n + after.n, 0);
+	pgmm_buf_reset(&err);
+	dist_input(&in, "x", 0);
+	ck_assert_int_eq(admin_build_distribute(&in, &before, &after, &err), -1);
+	dist_input(&in, "x", 4);
+	in.nowners = 0;
+	ck_assert_int_eq(admin_build_distribute(&in, &before, &after, &err), -1);
+	admin_stmts_free(&before);
+	admin_stmts_free(&after);
+	pgmm_buf_free(&err);
+}
+END_TEST
+
+START_TEST(test_id_seq_floor)
+{
+	/* Slot 2, stride 10: 2, 12, 22, ...; the largest <= maxkey. */
+	ck_assert_int_eq(admin_id_seq_floor(25, 2, 10), 22);
+	ck_assert_int_eq(admin_id_seq_floor(22, 2, 10), 22);
+	ck_assert_int_eq(admin_id_seq_floor(21, 2, 10), 12);
+	ck_assert_int_eq(admin_id_seq_floor(2, 2, 10), 2);
+	ck_assert_int_eq(admin_id_seq_floor(1, 2, 10), 0);
+	ck_assert_int_eq(admin_id_seq_floor(1000000000000LL, 3, 10), 999999999993LL);
+	ck_assert_int_eq(admin_id_seq_floor(50, 2, 0), 0);
+}
+END_TEST
+
+START_TEST(test_stmts_list)
+{
+	admin_stmts s;
+	int i;
+
+	admin_stmts_init(&s);
+	for (i = 0; i < 100; i++)
+		admin_stmts_addf(&s, "SELECT %d", i);
+	admin_stmts_add(&s, NULL);
+	ck_assert(admin_stmts_ok(&s));
+	ck_assert_int_eq(s.n, 101);
+	ck_assert_str_eq(s.sql[99], "SELECT 99");
+	ck_assert_str_eq(s.sql[100], "");
+	admin_stmts_free(&s);
+	ck_assert_int_eq(s.n, 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ status rendering */
+
+/* A small JSON reader: validates the text and finds values by path. */
+typedef struct jp
+{
+	const char *p;
+	int ok;
+} jp;
+
+static void jp_ws(jp *j) { while (*j->p == ' ' || *j->p == '\n' || *j->p == '\t' || *j->p == '\r') j->p++; }
+static void jp_value(jp *j, pgmm_buf *str);
+
+static void
+jp_string(jp *j, pgmm_buf *out)
+{
+	if (*j->p != '"')
+	{
+		j->ok = 0;
+		return;
+	}
+	j->p++;
+	while (j->ok && *j->p != '"')
+	{
+		unsigned char c = (unsigned char) *j->p;
+
+		if (c == '\0' || c < 0x20)
+		{
+			j->ok = 0;
+			return;
+		}
+		if (c == '\\')
+		{
+			j->p++;
+			if (*j->p == 'u')
+			{
+				unsigned v = 0;
+				int k;
+
+				for (k = 1; k <= 4; k++)
+				{
+					char h = j->p[k];
+
+					if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F')))
+					{
+						j->ok = 0;
+						return;
+					}
+					v = v * 16 + (unsigned) (h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+				}
+				if (out && v < 0x80)
+				{
+					char ch = (char) v;
+
+					pgmm_buf_append_len(out, &ch, 1);
+				}
+				j->p += 5;
+				continue;
+			}
+			if (!strchr("\"\\/bfnrt", *j->p))
+			{
+				j->ok = 0;
+				return;
+			}
+			if (out)
+				pgmm_buf_append_len(out, j->p, 1);
+			j->p++;
+			continue;
+		}
+		if (out)
+			pgmm_buf_append_len(out, j->p, 1);
+		j->p++;
+	}
+	j->p++;
+}
+
+static void
+jp_value(jp *j, pgmm_buf *str)
+{
+	jp_ws(j);
+	if (*j->p == '{' || *j->p == '[')
+	{
+		char close = *j->p == '{' ? '}' : ']';
+		int obj = close == '}';
+
+		j->p++;
+		jp_ws(j);
+		if (*j->p == close)
+		{
+			j->p++;
+			return;
+		}
+		while (j->ok)
+		{
+			jp_ws(j);
+			if (obj)
+			{
+				jp_string(j, NULL);
+				jp_ws(j);
+				if (*j->p != ':')
+				{
+					j->ok = 0;
+					return;
+				}
+				j->p++;
+			}
+			jp_value(j, NULL);
+			jp_ws(j);
+			if (*j->p == ',')
+				j->p++;
+			else if (*j->p == close)
+			{
+				j->p++;
+				return;
+			}
+			else
+				j->ok = 0;
+		}
+	}
+	else if (*j->p == '"')
+		jp_string(j, str);
+	else if (strncmp(j->p, "true", 4) == 0 || strncmp(j->p, "null", 4) == 0)
+		j->p += 4;
+	else if (strncmp(j->p, "false", 5) == 0)
+		j->p += 5;
+	else
+	{
+		char *end;
+
+		strtod(j->p, &end);
+		if (end == j->p)
+			j->ok = 0;
+		j->p = end;
+	}
+}
+
+static int
+json_valid(const char *s)
+{
+	jp j = {s, 1};
+
+	jp_value(&j, NULL);
+	jp_ws(&j);
+	return j.ok && *j.p == '\0';
+}
+
+/* The decoded value of the first string "key": "..." after `after`. */
+static char *
+json_string_after(const char *s, const char *after, const char *key)
+{
+	const char *p = strstr(s, after);
+	pgmm_buf k, out;
+	jp j;
+
+	if (p == NULL)
+		return NULL;
+	pgmm_buf_init(&k);
+	pgmm_buf_printf(&k, "\"%s\": ", key);
+	p = strstr(p, pgmm_buf_str(&k));
+	if (p == NULL)
+	{
+		pgmm_buf_free(&k);
+		return NULL;
+	}
+	j.p = p + k.len;
+	j.ok = 1;
+	pgmm_buf_free(&k);
+	pgmm_buf_init(&out);
+	jp_string(&j, &out);
+	if (!j.ok)
+	{
+		pgmm_buf_free(&out);
+		return NULL;
+	}
+	return pgmm_buf_take(&out);
+}
+
+static const char hostile[] = "m\"2\\x\n\t\x01'; DROP";
+
+static void
+hand_report(admin_report *r)
+{
+	memset(r, 0, sizeof *r);
+	r->nmasters = 2;
+	r->masters = calloc(2, sizeof *r->masters);
+	r->masters[0].name = strdup("m1");
+	r->masters[0].slot = 1;
+	r->masters[0].up = 1;
+	r->masters[0].home = 1;
+	r->masters[0].epoch = strdup("7");
+	r->masters[0].version = strdup("15.18");
+	r->masters[0].address = strdup("host=127.0.0.1 port=5501 dbname=pgmm");
+	r->masters[1].name = strdup(hostile);
+	r->masters[1].slot = 2;
+	r->masters[1].up = 0;
+	r->masters[1].epoch = strdup("7; x");     /* never printed as a number */
+	r->masters[1].address = strdup("host=10.0.0.2");
+	r->masters[1].error = strdup("master m2 (host=10.0.0.2) is unreachable: connection refused\n");
+	r->ntables = 2;
+	r->tables = calloc(2, sizeof *r->tables);
+	r->tables[0].schema = strdup("public");
+	r->tables[0].table = strdup("estados");
+	r->tables[0].kind = strdup("reference");
+	r->tables[0].owner = strdup("m1");
+	r->tables[1].schema = strdup("public");
+	r->tables[1].table = strdup("expedientes");
+	r->tables[1].kind = strdup("distributed");
+	r->tables[1].key = strdup("id");
+	r->tables[1].key_type = strdup("int4");
+	r->tables[1].colocation = 1;
+	r->tables[1].shards = 16;
+	r->tables[1].frozen = 1;
+	r->nshards = 2;
+	r->shards = calloc(2, sizeof *r->shards);
+	r->shards[0].colocation = 1;
+	r->shards[0].owner = strdup("m1");
+	r->shards[0].count = 8;
+	r->shards[1].colocation = 1;
+	r->shards[1].owner = strdup(hostile);
+	r->shards[1].count = 8;
+	r->nsubs = 1;
+	r->subs = calloc(1, sizeof *r->subs);
+	r->subs[0].name = strdup("pgmm_m1__m2");
+	r->subs[0].slot = strdup("pgmm_abcdef01_m1__m2");
+	r->subs[0].subscriber = 1;
+	r->subs[0].publisher = 0;
+	r->subs[0].enabled = 1;
+	r->subs[0].worker = 1;
+	r->subs[0].apply_errors = 3;
+	r->subs[0].lag_bytes = 4096;
+	r->subs[0].lag_seconds = 1.5;
+	r->nprepared = 2;
+	r->prepared = calloc(2, sizeof *r->prepared);
+	r->prepared[0].master = 0;
+	r->prepared[0].gid = strdup("pgmm:c:8:0123456789abcdef:0/2:m2");
+	r->prepared[0].kind = 'c';
+	r->prepared[0].label = 8;
+	r->prepared[0].decider = strdup("m2");
+	r->prepared[0].age_seconds = 12.3;
+	r->prepared[0].locks = strdup("pgmm.cluster, public.expedientes");
+	r->prepared[1].master = 0;
+	r->prepared[1].gid = strdup("pgmm:b:0:fedcba9876543210:1/3:m1");
+	r->prepared[1].kind = 'b';
+	r->prepared[1].decider = strdup("m1");
+	r->prepared[1].age_seconds = 2;
+	r->prepared[1].locks = strdup("");
+}
+
+START_TEST(test_status_json)
+{
+	admin_report r;
+	pgmm_buf out;
+	char *v;
+
+	hand_report(&r);
+	pgmm_buf_init(&out);
+	admin_report_json(&r, &out);
+	ck_assert(pgmm_buf_ok(&out));
+	ck_assert_msg(json_valid(pgmm_buf_str(&out)), "invalid JSON: %s", pgmm_buf_str(&out));
+	/* Hostile names come back exactly as they were. */
+	v = json_string_after(pgmm_buf_str(&out), "}, {\"name\": ", "name");
+	ck_assert_str_eq(v, hostile);
+	free(v);
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&out), "\"error\": null, "));
+	v = json_string_after(pgmm_buf_str(&out), "}, {\"name\": ", "error");
+	ck_assert_ptr_nonnull(v);
+	ck_assert_str_eq(v, "master m2 (host=10.0.0.2) is unreachable: connection refused\n");
+	free(v);
+	v = json_string_after(pgmm_buf_str(&out), "\"subscriptions\": [", "subscriber");
+	ck_assert_str_eq(v, hostile);
+	free(v);
+	v = json_string_after(pgmm_buf_str(&out), "\"subscriptions\": [", "state");
+	ck_assert_str_eq(v, "STALLED");
+	free(v);
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&out), "\"epoch\": 7, "));
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&out), "\"epoch\": null, "));
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&out), "\"frozen\": true}"));
+	/* Every prepared transaction: master, kind, gid, age, locks. */
+	v = json_string_after(pgmm_buf_str(&out), "\"prepared_transactions\": [", "gid");
+	ck_assert_str_eq(v, "pgmm:c:8:0123456789abcdef:0/2:m2");
+	free(v);
+	v = json_string_after(pgmm_buf_str(&out), "\"prepared_transactions\": [", "kind");
+	ck_assert_str_eq(v, "catalog change");
+	free(v);
+	v = json_string_after(pgmm_buf_str(&out), "\"gid\": \"pgmm:b:", "decider");
+	ck_assert_str_eq(v, "m1");
+	free(v);
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&out), "\"age_seconds\": 12.3, \"locks\": [\"pgmm.cluster\", \"public.expedientes\"]}"));
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&out), "\"kind\": \"broadcast\""));
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&out), "\"locks\": []}"));
+	/* The per-master list the old format had. */
+	v = json_string_after(pgmm_buf_str(&out), "\"masters\": [", "prepared");
+	ck_assert_str_eq(v, "pgmm:c:8:0123456789abcdef:0/2:m2 pgmm:b:0:fedcba9876543210:1/3:m1");
+	free(v);
+	pgmm_buf_free(&out);
+	admin_report_free(&r);
+	ck_assert_int_eq(r.nmasters, 0);
+}
+END_TEST
+
+START_TEST(test_status_text)
+{
+	admin_report r;
+	pgmm_buf out;
+	const char *s;
+
+	hand_report(&r);
+	pgmm_buf_init(&out);
+	admin_report_text(&r, &out);
+	s = pgmm_buf_str(&out);
+	ck_assert_ptr_nonnull(strstr(s, "masters: 2 (1 up)\n"));
+	ck_assert_ptr_nonnull(strstr(s, "  m1           up    1     7       15.18     host=127.0.0.1 port=5501 dbname=pgmm  (this)\n"));
+	ck_assert_ptr_nonnull(strstr(s, " DOWN "));
+	ck_assert_ptr_nonnull(strstr(s, "      master m2 (host=10.0.0.2) is unreachable: connection refused\n"));
+	ck_assert_ptr_nonnull(strstr(s, "unfinished two-phase transactions: pgmm:c:8:0123456789abcdef:0/2:m2 "
+	                             "pgmm:b:0:fedcba9876543210:1/3:m1 (run `pgmm recover`)"));
+	ck_assert_ptr_nonnull(strstr(s, "  public.estados  reference, owner m1\n"));
+	ck_assert_ptr_nonnull(strstr(s, "  public.expedientes  distributed by id (int4), 16 shards, colocation 1  FROZEN"));
+	ck_assert_ptr_nonnull(strstr(s, "shards per owner:\n  colocation 1: m1=8 "));
+	ck_assert_ptr_nonnull(strstr(s, "subscriptions: 1 of 2 expected\n"));
+	ck_assert_ptr_nonnull(strstr(s, "STALLED"));
+	ck_assert_ptr_nonnull(strstr(s, "3 apply errors, 0 sync errors"));
+	ck_assert_ptr_nonnull(strstr(s, "prepared transactions: 2 "));
+	ck_assert_ptr_nonnull(strstr(s, "  m1           catalog change     12.3 s  pgmm:c:8:0123456789abcdef:0/2:m2"));
+	ck_assert_ptr_nonnull(strstr(s, "pgmm.cluster, public.expedientes\n"));
+	ck_assert_ptr_nonnull(strstr(s, "  m1           broadcast           2.0 s  pgmm:b:0:fedcba9876543210:1/3:m1"));
+	pgmm_buf_free(&out);
+	admin_report_free(&r);
+
+	/* Empty report: renders, no prepared section rows. */
+	memset(&r, 0, sizeof r);
+	pgmm_buf_init(&out);
+	admin_report_text(&r, &out);
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&out), "prepared transactions: 0\n"));
+	pgmm_buf_reset(&out);
+	admin_report_json(&r, &out);
+	ck_assert(json_valid(pgmm_buf_str(&out)));
+	pgmm_buf_free(&out);
+}
+END_TEST
+
+START_TEST(test_sub_state)
+{
+	admin_sub_report s;
+
+	memset(&s, 0, sizeof s);
+	ck_assert_str_eq(admin_sub_state(&s), "disabled");
+	s.enabled = 1;
+	ck_assert_str_eq(admin_sub_state(&s), "down");
+	s.worker = 1;
+	ck_assert_str_eq(admin_sub_state(&s), "streaming");
+	s.not_ready = 2;
+	ck_assert_str_eq(admin_sub_state(&s), "syncing");
+	s.apply_errors = 1;
+	s.lag_bytes = 0;
+	ck_assert_str_eq(admin_sub_state(&s), "syncing");
+	s.lag_bytes = 10;
+	ck_assert_str_eq(admin_sub_state(&s), "STALLED");
+}
+END_TEST
+
+START_TEST(test_json_reader_rejects)
+{
+	ck_assert(!json_valid("{\"a\": }"));
+	ck_assert(!json_valid("{\"a\": \"x\ny\"}"));
+	ck_assert(!json_valid("[1, 2"));
+	ck_assert(json_valid("{\"a\": [1, -2.5e3, true, null, \"\\u0001\\\"\"]}"));
+}
+END_TEST
+
+static Suite *
+admin_suite(void)
+{
+	Suite *s = suite_create("admin");
+	TCase *tc = tcase_create("catalog_sql");
+
+	tcase_add_test(tc, test_catalog_sql_placeholders_substituted);
+	tcase_add_test(tc, test_catalog_sql_is_every_file);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("error_context");
+	tcase_add_test(tc, test_context_strip);
+	tcase_add_test(tc, test_errmsg_replace_context);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("builders");
+	tcase_add_test(tc, test_build_subscription);
+	tcase_add_test(tc, test_build_install);
+	tcase_add_test(tc, test_build_reference);
+	tcase_add_test(tc, test_build_distribute);
+	tcase_add_test(tc, test_build_distribute_refusals);
+	tcase_add_test(tc, test_id_seq_floor);
+	tcase_add_test(tc, test_stmts_list);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("status");
+	tcase_add_test(tc, test_status_json);
+	tcase_add_test(tc, test_status_text);
+	tcase_add_test(tc, test_sub_state);
+	tcase_add_test(tc, test_json_reader_rejects);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(admin_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
