@@ -719,7 +719,7 @@ distribute_body(PGMMadmin *a, void *arg)
 	da->colocation = in.colocation;
 	/* Existing integer keys: move every master's ID sequence past them so
 	 * new IDs never collide with imported ones. */
-	if (da->copied > 0 && (da->keytype == PGMM_KEY_INT2 || da->keytype == PGMM_KEY_INT4 || da->keytype == PGMM_KEY_INT8))
+	if (da->copied > 0 && pgmm_keytype_is_integer(da->keytype))
 	{
 		PGresult *x;
 		long long maxkey, stride;

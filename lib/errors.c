@@ -80,7 +80,7 @@ pgmm_conn_error_result(PGMMconn *c, const PGresult *r, PGconn *pq)
 	if (r && !pgmm_res_is_error(r))
 		return;
 	if (r)
-		pgmm_conn_error(c, PQresultErrorField(r, PG_DIAG_SQLSTATE), "%s", PQresultErrorMessage(r));
+		pgmm_conn_error(c, PQresultErrorField(r, PG_DIAG_SQLSTATE), "%s", pgmm_result_error_message(r));
 	else if (pq)
 		pgmm_conn_error(c, PQstatus(pq) == CONNECTION_OK ? "53200" : "08006", "%s", PQerrorMessage(pq));
 	else

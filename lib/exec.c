@@ -190,27 +190,29 @@ plan_of(PGMMconn *c, const pgmm_exec_req *rq, int *transient)
 	return p;
 }
 
-/* Parse "owner=NAME epoch=N" from a PM001's DETAIL. */
+/* Parse "owner=NAME epoch=N" (PGMM_PM001_DETAIL_*, the guard's format) from
+ * a PM001's DETAIL. */
 static void
 parse_pm001(const PGresult *r, char *owner, size_t cap, int64_t *epoch)
 {
 	const char *d = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL), *p;
+	const size_t ko = strlen(PGMM_PM001_DETAIL_OWNER), ke = strlen(PGMM_PM001_DETAIL_EPOCH);
 
 	owner[0] = '\0';
 	*epoch = -1;
 	if (d == NULL)
 		return;
-	if ((p = strstr(d, "owner=")) != NULL)
+	if ((p = strstr(d, PGMM_PM001_DETAIL_OWNER)) != NULL)
 	{
-		size_t n = strcspn(p + 6, " \t\n");
+		size_t n = strcspn(p + ko, " \t\n");
 
 		if (n >= cap)
 			n = cap - 1;
-		memcpy(owner, p + 6, n);
+		memcpy(owner, p + ko, n);
 		owner[n] = '\0';
 	}
-	if ((p = strstr(d, "epoch=")) != NULL)
-		*epoch = strtoll(p + 6, NULL, 10);
+	if ((p = strstr(d, PGMM_PM001_DETAIL_EPOCH)) != NULL)
+		*epoch = strtoll(p + ke, NULL, 10);
 }
 
 /* A READ or WRITE plan: target (route.c), choice (choose.c), run. */

@@ -104,6 +104,11 @@ def test_pgmm_errors_carry_no_pgmm_context(cluster):
         assert "pgmm ddl" in f[PG_DIAG_MESSAGE_HINT]
         assert f[PG_DIAG_CONTEXT] == ""
         assert "CONTEXT" not in msg and "pgmm.raise" not in msg and "HINT:  " in msg
+        # The connection's error text (pgmm_error_message, libpq's
+        # PQerrorMessage through the compat header) is as clean.
+        conn_msg = (lib.pgmm_error_message(conn) or b"").decode()
+        assert "DDL is not run through the router" in conn_msg
+        assert "CONTEXT" not in conn_msg and "pgmm.raise" not in conn_msg
 
         # An application's own function keeps its context; only pgmm's frame goes.
         pq.PQclear(lib.pgmm_exec(conn, b"BEGIN"))
