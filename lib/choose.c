@@ -13,23 +13,8 @@
 
 #include "router_int.h"
 
-static void
-choice_error(pgmm_choice *ch, const char *sqlstate, const char *detail, const char *hint, const char *fmt, ...)
-	PGMM_PRINTF(5, 6);
-
-static void
-choice_error(pgmm_choice *ch, const char *sqlstate, const char *detail, const char *hint, const char *fmt, ...)
-{
-	va_list ap;
-
-	ch->kind = PGMM_CHOICE_ERROR;
-	snprintf(ch->sqlstate, sizeof ch->sqlstate, "%s", sqlstate);
-	va_start(ap, fmt);
-	vsnprintf(ch->message, sizeof ch->message, fmt, ap);
-	va_end(ap);
-	snprintf(ch->detail, sizeof ch->detail, "%s", detail ? detail : "");
-	snprintf(ch->hint, sizeof ch->hint, "%s", hint ? hint : "");
-}
+/* ch fails with the error that follows (pgmm_decided_set's arguments). */
+#define choice_error(ch, ...) ((ch)->kind = PGMM_CHOICE_ERROR, pgmm_decided_set(&(ch)->err, __VA_ARGS__))
 
 /* PM002: the transaction is bound to x->bound, the statement needs `needed`. */
 static void

@@ -133,6 +133,9 @@ void pgmm_conn_error_clear(PGMMconn *c);
 void pgmm_conn_error(PGMMconn *c, const char *sqlstate, const char *fmt, ...) PGMM_PRINTF(3, 4);
 /* Append the error of a failed result r (or of pq when r is NULL). */
 void pgmm_conn_error_result(PGMMconn *c, const PGresult *r, PGconn *pq);
+/* A statement text and parameter count as libpq would accept them; else
+ * the connection's error is set and -1 returned. */
+int pgmm_check_statement_args(PGMMconn *c, const char *sql, int nparams);
 int pgmm_res_is_error(const PGresult *r);
 int pgmm_res_ok(const PGresult *r);
 int pgmm_res_sqlstate_is(const PGresult *r, const char *code);

@@ -252,3 +252,19 @@ pgmm_result_sqlstate(const PGresult *res)
 {
 	return res ? pgmm_result_error_field(res, PG_DIAG_SQLSTATE) : NULL;
 }
+
+int
+pgmm_check_statement_args(PGMMconn *c, const char *sql, int nparams)
+{
+	if (sql == NULL)
+	{
+		pgmm_conn_error(c, "22023", "pgmm: command string is a null pointer");
+		return -1;
+	}
+	if (nparams < 0 || nparams > 65535)
+	{
+		pgmm_conn_error(c, "54023", "pgmm: number of parameters must be between 0 and 65535");
+		return -1;
+	}
+	return 0;
+}

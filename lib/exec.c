@@ -144,6 +144,22 @@ run_on(PGMMconn *c, int i, const pgmm_exec_req *rq, const char *what, int *ambig
 	return send_on(c, i, rq, ambiguous);
 }
 
+/* Run rq outside a transaction on any master that is up, home first
+ * (statements with no target: SET, transaction control, fallback). */
+static PGresult *
+run_on_any(PGMMconn *c, const pgmm_exec_req *rq)
+{
+	pgmm_buf why;
+	PGresult *r;
+	int i, ambiguous;
+
+	pgmm_buf_init(&why);
+	i = pgmm_link_any(c, c->home, &why);
+	r = i < 0 ? pgmm_down_error(c, "no master is reachable", &why) : NULL;
+	pgmm_buf_free(&why);
+	return r ? r : run_on(c, i, rq, "this statement", &ambiguous);
+}
+
 static const char *
 rq_sql(const pgmm_exec_req *rq)
 {
@@ -231,7 +247,7 @@ exec_data(PGMMconn *c, const pgmm_exec_req *rq, const pgmm_plan *p, int redirect
 	*unknown_target = 0;
 	pgmm_plan_target(c->map, p, &rq->params, &t);
 	if (t.kind == PGMM_TARGET_ERROR)
-		return pgmm_router_error(c, t.sqlstate, t.message, t.detail, t.hint);
+		return pgmm_router_error(c, t.err.sqlstate, t.err.message, t.err.detail, t.err.hint);
 	if (t.kind == PGMM_TARGET_UNKNOWN)
 	{
 		*unknown_target = 1;
@@ -265,7 +281,7 @@ exec_data(PGMMconn *c, const pgmm_exec_req *rq, const pgmm_plan *p, int redirect
 	switch (ch.kind)
 	{
 		case PGMM_CHOICE_ERROR:
-			return pgmm_router_error(c, ch.sqlstate, ch.message, ch.detail, ch.hint);
+			return pgmm_router_error(c, ch.err.sqlstate, ch.err.message, ch.err.detail, ch.err.hint);
 		case PGMM_CHOICE_BROADCAST:
 			return pgmm_broadcast(c, rq, ch.coloc);
 		case PGMM_CHOICE_NODE:
@@ -405,12 +421,11 @@ exec_set(PGMMconn *c, const pgmm_exec_req *rq, const pgmm_plan *p)
 static PGresult *
 run_plan(PGMMconn *c, const pgmm_exec_req *rq, pgmm_plan *p, int transient)
 {
-	int i, ambiguous, route = p->route, chain = p->chain;
+	int ambiguous, route = p->route, chain = p->chain;
 	pgmm_stmt_sub sub = p->sub;
 	const char *tag = p->tag;		/* static */
 	const char *sql = rq_sql(rq);
 	size_t len = strlen(sql);
-	pgmm_buf why;
 	PGresult *r;
 
 	if (route == PGMM_ROUTE_REFUSE)
@@ -523,16 +538,7 @@ run_plan(PGMMconn *c, const pgmm_exec_req *rq, pgmm_plan *p, int transient)
 		{
 			if (c->txn == PGMM_TXN_NONE)
 			{
-				pgmm_buf_init(&why);
-				i = pgmm_link_any(c, c->home, &why);
-				if (i < 0)
-				{
-					r = pgmm_down_error(c, "no master is reachable", &why);
-					pgmm_buf_free(&why);
-					return r;
-				}
-				pgmm_buf_free(&why);
-				return run_on(c, i, rq, "this statement", &ambiguous);
+				return run_on_any(c, rq);
 			}
 			if (c->bound >= 0 && !c->txn_lost)
 				return run_on(c, c->bound, rq, "this transaction", &ambiguous);
@@ -566,16 +572,7 @@ run_plan(PGMMconn *c, const pgmm_exec_req *rq, pgmm_plan *p, int transient)
 					return r;
 				return run_on(c, c->bound, rq, "this transaction", &ambiguous);
 			}
-			pgmm_buf_init(&why);
-			i = pgmm_link_any(c, c->home, &why);
-			if (i < 0)
-			{
-				r = pgmm_down_error(c, "no master is reachable", &why);
-				pgmm_buf_free(&why);
-				return r;
-			}
-			pgmm_buf_free(&why);
-			return run_on(c, i, rq, "this statement", &ambiguous);
+			return run_on_any(c, rq);
 	}
 }
 
@@ -584,13 +581,8 @@ pgmm_exec(PGMMconn *c, const char *sql)
 {
 	pgmm_exec_req rq;
 
-	if (pgmm_op_begin(c) < 0)
+	if (pgmm_op_begin(c) < 0 || pgmm_check_statement_args(c, sql, 0) < 0)
 		return NULL;
-	if (sql == NULL)
-	{
-		pgmm_conn_error(c, "22023", "pgmm: command string is a null pointer");
-		return NULL;
-	}
 	memset(&rq, 0, sizeof rq);
 	rq.mode = PGMM_EXEC_SIMPLE;
 	rq.sql = sql;
@@ -607,16 +599,8 @@ pgmm_exec_params(PGMMconn *c, const char *sql, int nParams, const Oid *paramType
 
 	if (pgmm_op_begin(c) < 0)
 		return NULL;
-	if (sql == NULL)
-	{
-		pgmm_conn_error(c, "22023", "pgmm: command string is a null pointer");
+	if (pgmm_check_statement_args(c, sql, nParams) < 0)
 		return NULL;
-	}
-	if (nParams < 0 || nParams > 65535)
-	{
-		pgmm_conn_error(c, "54023", "pgmm: number of parameters must be between 0 and 65535");
-		return NULL;
-	}
 	memset(&rq, 0, sizeof rq);
 	rq.mode = PGMM_EXEC_PARAMS;
 	rq.sql = sql;

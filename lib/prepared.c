@@ -97,16 +97,8 @@ pgmm_prepare(PGMMconn *c, const char *name, const char *sql, int nParams, const 
 
 	if (pgmm_op_begin(c) < 0)
 		return NULL;
-	if (sql == NULL)
-	{
-		pgmm_conn_error(c, "22023", "pgmm: command string is a null pointer");
+	if (pgmm_check_statement_args(c, sql, nParams) < 0)
 		return NULL;
-	}
-	if (nParams < 0 || nParams > 65535)
-	{
-		pgmm_conn_error(c, "54023", "pgmm: number of parameters must be between 0 and 65535");
-		return NULL;
-	}
 	if (name == NULL)
 		name = "";
 	p = calloc(1, sizeof *p);

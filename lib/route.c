@@ -473,23 +473,21 @@ pgmm_plan_build(const pgmm_map *map, const char *sql, size_t len, pgmm_buf *err)
 
 /* ------------------------------------------------------------ targets */
 
-static void
-target_error(pgmm_target *t, const char *sqlstate, const char *detail, const char *hint, const char *fmt, ...)
-	PGMM_PRINTF(5, 6);
-
-static void
-target_error(pgmm_target *t, const char *sqlstate, const char *detail, const char *hint, const char *fmt, ...)
+void
+pgmm_decided_set(pgmm_decided *e, const char *sqlstate, const char *detail, const char *hint, const char *fmt, ...)
 {
 	va_list ap;
 
-	t->kind = PGMM_TARGET_ERROR;
-	snprintf(t->sqlstate, sizeof t->sqlstate, "%s", sqlstate);
+	snprintf(e->sqlstate, sizeof e->sqlstate, "%s", sqlstate);
 	va_start(ap, fmt);
-	vsnprintf(t->message, sizeof t->message, fmt, ap);
+	vsnprintf(e->message, sizeof e->message, fmt, ap);
 	va_end(ap);
-	snprintf(t->detail, sizeof t->detail, "%s", detail ? detail : "");
-	snprintf(t->hint, sizeof t->hint, "%s", hint ? hint : "");
+	snprintf(e->detail, sizeof e->detail, "%s", detail ? detail : "");
+	snprintf(e->hint, sizeof e->hint, "%s", hint ? hint : "");
 }
+
+/* t fails with the error that follows (pgmm_decided_set's arguments). */
+#define target_error(t, ...) ((t)->kind = PGMM_TARGET_ERROR, pgmm_decided_set(&(t)->err, __VA_ARGS__))
 
 /*
  * Owner of the key in parameter n; sets *node.  Returns PGMM_KEY_NODE,

@@ -204,6 +204,21 @@ typedef struct pgmm_params
 	const int          *formats;
 } pgmm_params;
 
+/* An error pgmm decides before sending anything (a bad key, a refused
+ * statement, a transaction bound elsewhere), with the fields the server's
+ * own errors have. */
+typedef struct pgmm_decided
+{
+	char    sqlstate[6];
+	char    message[512];
+	char    detail[256];
+	char    hint[256];
+} pgmm_decided;
+
+/* Fill e (detail and hint may be NULL). */
+void pgmm_decided_set(pgmm_decided *e, const char *sqlstate, const char *detail, const char *hint,
+                      const char *fmt, ...) PGMM_PRINTF(5, 6);
+
 /* Where one execution goes, before transaction rules. */
 typedef enum pgmm_target_kind
 {
@@ -221,10 +236,7 @@ typedef struct pgmm_target
 	pgmm_target_kind kind;
 	int     node;          /* NODE; READ: owner when known (else -1) */
 	int     coloc;         /* OWNERS/BROADCAST: group index; -1 */
-	char    sqlstate[6];   /* ERROR */
-	char    message[512];
-	char    detail[256];
-	char    hint[256];
+	pgmm_decided err;      /* ERROR */
 } pgmm_target;
 
 /* Evaluate plan p (a READ or WRITE plan) with params against map.
@@ -257,10 +269,7 @@ typedef struct pgmm_choice
 	int         coloc;
 	int         bind;         /* the open, unbound transaction binds to the chosen master */
 	const char *down_what;    /* BALANCED: the message when no candidate is reachable */
-	char        sqlstate[6];  /* ERROR */
-	char        message[512];
-	char        detail[256];
-	char        hint[256];
+	pgmm_decided err;         /* ERROR */
 } pgmm_choice;
 
 /* What the choice depends on besides the plan and its target. */

@@ -474,10 +474,10 @@ START_TEST(test_insert_routes)
 	/* Multi-row with different owners: refused, naming both. */
 	t = target(m, "INSERT INTO expedientes (id) VALUES (1), (2)", NULL, 0);
 	ck_assert_int_eq(t.kind, PGMM_TARGET_ERROR);
-	ck_assert_str_eq(t.sqlstate, "PM004");
-	ck_assert_ptr_nonnull(strstr(t.message, "different owners"));
-	ck_assert_ptr_nonnull(strstr(t.message, "m1"));
-	ck_assert_ptr_nonnull(strstr(t.message, "m3"));
+	ck_assert_str_eq(t.err.sqlstate, "PM004");
+	ck_assert_ptr_nonnull(strstr(t.err.message, "different owners"));
+	ck_assert_ptr_nonnull(strstr(t.err.message, "m1"));
+	ck_assert_ptr_nonnull(strstr(t.err.message, "m3"));
 	/* Without the key: any owner (the DEFAULT picks an owned shard). */
 	t = target(m, "INSERT INTO expedientes (v) VALUES ('x')", NULL, 0);
 	ck_assert_int_eq(t.kind, PGMM_TARGET_OWNERS);
@@ -535,8 +535,8 @@ START_TEST(test_param_errors)
 
 	t = target(m, "INSERT INTO expedientes (id) VALUES ($1)", bad, 1);
 	ck_assert_int_eq(t.kind, PGMM_TARGET_ERROR);
-	ck_assert_str_eq(t.sqlstate, "22P02");
-	ck_assert_ptr_nonnull(strstr(t.message, "$1"));
+	ck_assert_str_eq(t.err.sqlstate, "22P02");
+	ck_assert_ptr_nonnull(strstr(t.err.message, "$1"));
 	/* Fewer params than referenced: the server will say so. */
 	t = target(m, "INSERT INTO expedientes (id) VALUES ($2)", ok, 1);
 	ck_assert_int_eq(t.kind, PGMM_TARGET_UNKNOWN);
@@ -925,9 +925,9 @@ START_TEST(test_choice_in_txn)
 	/* Bound to m1: a write for m3 is PM002 naming both. */
 	ch = choice(m, "INSERT INTO expedientes (id) VALUES ($1)", v, 1, 1, m1, PGMM_READ_LOCAL);
 	ck_assert_int_eq(ch.kind, PGMM_CHOICE_ERROR);
-	ck_assert_str_eq(ch.sqlstate, PGMM_SQLSTATE_CROSS_OWNER);
-	ck_assert_str_eq(ch.detail, "bound=m1 needed=m3");
-	ck_assert_ptr_nonnull(strstr(ch.message, "this write"));
+	ck_assert_str_eq(ch.err.sqlstate, PGMM_SQLSTATE_CROSS_OWNER);
+	ck_assert_str_eq(ch.err.detail, "bound=m1 needed=m3");
+	ck_assert_ptr_nonnull(strstr(ch.err.message, "this write"));
 	v[0] = "1";						/* owner m1 */
 	ch = choice(m, "INSERT INTO expedientes (id) VALUES ($1)", v, 1, 1, m1, PGMM_READ_LOCAL);
 	ck_assert_int_eq(ch.kind, PGMM_CHOICE_NODE);
@@ -936,7 +936,7 @@ START_TEST(test_choice_in_txn)
 	/* Bound: a broadcast over several owners fails; over the bound one only, runs. */
 	ch = choice(m, "DELETE FROM expedientes", NULL, 0, 1, m1, PGMM_READ_LOCAL);
 	ck_assert_int_eq(ch.kind, PGMM_CHOICE_ERROR);
-	ck_assert_str_eq(ch.detail, "bound=m1 needed=m2");
+	ck_assert_str_eq(ch.err.detail, "bound=m1 needed=m2");
 	ch = choice(m, "DELETE FROM solo", NULL, 0, 1, m2, PGMM_READ_LOCAL);
 	ck_assert_int_eq(ch.kind, PGMM_CHOICE_NODE);
 	ck_assert_int_eq(ch.node, m2);
@@ -947,7 +947,7 @@ START_TEST(test_choice_in_txn)
 	ck_assert_int_eq(ch.bind, 1);
 	ch = choice(m, "DELETE FROM expedientes", NULL, 0, 1, -1, PGMM_READ_LOCAL);
 	ck_assert_int_eq(ch.kind, PGMM_CHOICE_ERROR);
-	ck_assert_str_eq(ch.sqlstate, PGMM_SQLSTATE_CROSS_OWNER);
+	ck_assert_str_eq(ch.err.sqlstate, PGMM_SQLSTATE_CROSS_OWNER);
 	v[0] = "2";
 	ch = choice(m, "SELECT * FROM expedientes WHERE id = $1", v, 1, 1, -1, PGMM_READ_LOCAL);
 	ck_assert_int_eq(ch.kind, PGMM_CHOICE_NODE);	/* a keyed read binds to the owner */
