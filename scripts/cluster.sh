@@ -290,15 +290,15 @@ ports_free() {
 	return 0
 }
 
-# Serialise port choice + server start across concurrent cluster.sh runs, so
-# two clusters do not pick the same free ports.  Best effort.
+# Serialise starts within this cluster (two start-node calls racing for one
+# master).  The lock lives in the cluster's own directory: another cluster
+# on the machine never waits on it.  Two clusters choosing the same free
+# ports at the same moment is handled by the retry on a failed bind.
 lock_fd=
 lock_ports() {
 	command -v flock >/dev/null 2>&1 || return 0
-	local f=${TMPDIR:-/tmp}/pgmm-cluster-ports.lock
-	if exec {lock_fd}>>"$f"; then
-		chmod 0666 "$f" 2>/dev/null || true
-	elif ! exec {lock_fd}<"$f"; then
+	local f=$dir/.start.lock
+	if ! exec {lock_fd}>>"$f"; then
 		lock_fd=
 		return 0
 	fi 2>/dev/null
@@ -313,12 +313,27 @@ unlock_ports() {
 
 # ---------------------------------------------------------------- one master
 
+# 0 when process $1 is a live (not zombie) postgres whose data directory is
+# $2.  kill -0 is not enough: it succeeds for a postmaster that has exited
+# but not been reaped yet, and for an unrelated process that got the pid.
+live_postmaster() {
+	local pid=$1 datadir=$2 stat state cmd
+	[[ -r /proc/$pid/stat ]] || { kill -0 "$pid" 2>/dev/null; return; }   # no /proc: best effort
+	stat=$(</proc/"$pid"/stat) 2>/dev/null || return 1
+	state=${stat##*) }
+	state=${state%% *}
+	[[ $state != Z && $state != X && $state != x ]] || return 1
+	cmd=$(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null) || return 1
+	[[ $cmd == *postgres* && $cmd == *" -D $datadir"* ]]
+}
+
 node_pid() {
-	# The postmaster's pid if its pid file exists and the process lives.
-	local pidfile=$dir/$1/data/postmaster.pid pid
-	[[ -r $pidfile ]] || return 1
-	read -r pid <"$pidfile" || return 1
-	[[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && printf '%s\n' "$pid"
+	# The postmaster's pid if its pid file names a live postmaster of this
+	# master's data directory.
+	local data=$dir/$1/data pid
+	[[ -r $data/postmaster.pid ]] || return 1
+	read -r pid <"$data/postmaster.pid" || return 1
+	[[ $pid =~ ^[0-9]+$ ]] && live_postmaster "$pid" "$data" && printf '%s\n' "$pid"
 }
 
 node_running() { node_pid "$1" >/dev/null; }
@@ -365,6 +380,14 @@ start_one() {
 		return 0
 	fi
 	lock_ports
+	if node_running "$name"; then
+		unlock_ports
+		say "$name already running (port $port)"
+		return 0
+	fi
+	# A pid file that names no live postmaster of ours (a crash, a pid
+	# reused or not yet reaped) would make the server refuse to start.
+	rm -f -- "$dir/$name/data/postmaster.pid"
 	if port_in_use "$port"; then
 		unlock_ports
 		die "cannot start $name: port $port is in use by another program"

@@ -70,4 +70,6 @@ if [[ -f $inst/lib/pkgconfig/pgmm.pc ]]; then
 else
 	echo "examples: no installed pgmm in $inst (run make install first)"; rc=1
 fi
+echo "--- scripts/cluster.sh: start-node and status on a cluster of its own"
+"$top/tests/integration/scripts/test_cluster_sh.sh" || rc=1
 exit $rc
