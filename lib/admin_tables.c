@@ -292,11 +292,11 @@ ddl_wait_catchup(PGMMadmin *a)
 			{
 				PGresult *r = admin_query_params(a, j,
 					"SELECT s.subenabled, "
-					"  pg_catalog.GREATEST((SELECT w.latest_end_lsn FROM pg_catalog.pg_stat_subscription w "
+					"  GREATEST((SELECT w.latest_end_lsn FROM pg_catalog.pg_stat_subscription w "
 					"                        WHERE w.subid = s.oid AND w.relid IS NULL), "
 					"                      (SELECT o.remote_lsn FROM pg_catalog.pg_replication_origin_status o "
 					"                        WHERE o.external_id = 'pg_' || s.oid::text)) >= $2::pg_catalog.pg_lsn, "
-					"  pg_catalog.GREATEST((SELECT w.latest_end_lsn FROM pg_catalog.pg_stat_subscription w "
+					"  GREATEST((SELECT w.latest_end_lsn FROM pg_catalog.pg_stat_subscription w "
 					"                        WHERE w.subid = s.oid AND w.relid IS NULL), "
 					"                      (SELECT o.remote_lsn FROM pg_catalog.pg_replication_origin_status o "
 					"                        WHERE o.external_id = 'pg_' || s.oid::text)) "
@@ -388,7 +388,7 @@ ddl_frozen(PGMMadmin *a, const char *sql)
 			continue;
 		if (strcmp(PQgetvalue(r, i, 2), "t") == 0)
 		{
-			admin_seterr(a, "ddl: table %s.%s is frozen (%s): another catalog change is not finished; "
+			admin_seterr(a, "table %s.%s is frozen (%s): another catalog change is not finished; "
 			             "run `pgmm recover`; nothing was changed", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
 			             PQgetisnull(r, i, 3) ? "being added to the cluster" : PQgetvalue(r, i, 3));
 			goto out;
@@ -422,11 +422,11 @@ ddl_frozen(PGMMadmin *a, const char *sql)
 		pgmm_buf_init(&why);
 		pgmm_buf_append(&why, pgmm_buf_str(&a->err));
 		if (admin_catalog_change(a, ddl_unfreeze_body, &f) < 0)
-			admin_seterr(a, "ddl: %s; and %s could not be unfrozen: %s; writes to it stay refused "
+			admin_seterr(a, "%s; and %s could not be unfrozen: %s; writes to it stay refused "
 			             "(PM006) until `pgmm recover` succeeds", pgmm_buf_str(&why), pgmm_buf_str(&f.names),
 			             pgmm_buf_str(&a->err));
 		else
-			admin_seterr(a, "ddl: %s; %s unfrozen again, the DDL was not applied on any master",
+			admin_seterr(a, "%s; %s unfrozen again, the DDL was not applied on any master",
 			             pgmm_buf_str(&why), pgmm_buf_str(&f.names));
 		pgmm_buf_free(&why);
 		goto out;

@@ -50,7 +50,7 @@ BEGIN
       PERFORM pgmm._guard(t.schema_name, t.table_name,
                           CASE WHEN t.owner OPERATOR(pg_catalog.=) me AND NOT t.frozen THEN NULL ELSE t.owner END,
                           'reference table',
-                          CASE WHEN t.frozen THEN pg_catalog.coalesce(t.frozen_reason, 'being added to the cluster') END);
+                          CASE WHEN t.frozen THEN COALESCE(t.frozen_reason, 'being added to the cluster') END);
       PERFORM pgmm._publish(t.schema_name, t.table_name, t.owner OPERATOR(pg_catalog.=) me);
       CONTINUE;
     END IF;
@@ -60,7 +60,7 @@ BEGIN
       PERFORM pgmm._guard(t.schema_name, t.table_name OPERATOR(pg_catalog.||) '@PGMM_SHARD_SUFFIX@' OPERATOR(pg_catalog.||) sh.remainder,
                           CASE WHEN sh.owner OPERATOR(pg_catalog.=) me AND NOT t.frozen THEN NULL ELSE sh.owner END,
                           'shard ' OPERATOR(pg_catalog.||) sh.remainder,
-                          CASE WHEN t.frozen THEN pg_catalog.coalesce(t.frozen_reason, 'being added to the cluster') END);
+                          CASE WHEN t.frozen THEN COALESCE(t.frozen_reason, 'being added to the cluster') END);
       PERFORM pgmm._publish(t.schema_name, t.table_name OPERATOR(pg_catalog.||) '@PGMM_SHARD_SUFFIX@' OPERATOR(pg_catalog.||) sh.remainder,
                             sh.owner OPERATOR(pg_catalog.=) me);
     END LOOP;
