@@ -348,6 +348,10 @@ execute(PGMMconn *c, const pgmm_exec_req *rq)
 	int outside = c->txn == PGMM_TXN_NONE;
 	int64_t frozen_since = -1;
 	int pause = 0;
+	/* The first statement of a deferred transaction (nothing queued): if a
+	 * freeze refuses it, nothing ran in the transaction yet, so it can be
+	 * rolled back, begun again and the statement retried. */
+	int first_in_txn = c->txn == PGMM_TXN_OPEN && c->bound < 0 && c->nqueue == 0 && !c->txn_failed;
 	pgmm_plan *p;
 	PGresult *r;
 
@@ -364,8 +368,21 @@ execute(PGMMconn *c, const pgmm_exec_req *rq)
 		p = NULL;				/* a map reload below frees cached plans */
 		if (r != NULL && PQresultStatus(r) == PGRES_FATAL_ERROR && pgmm_res_sqlstate_is(r, PGMM_SQLSTATE_FROZEN))
 		{
-			if (outside && ran_on >= 0 && c->txn == PGMM_TXN_NONE && freeze_pause(c, &frozen_since, &pause))
+			if (ran_on >= 0 && ((outside && c->txn == PGMM_TXN_NONE) ||
+			                    (first_in_txn && c->txn == PGMM_TXN_OPEN && c->bound == ran_on)) &&
+			    freeze_pause(c, &frozen_since, &pause))
 			{
+				if (!outside)
+				{
+					PGresult *x = PQexec(c->links[ran_on].pq, "ROLLBACK");
+					int rolled = pgmm_res_ok(x);
+
+					PQclear(x);
+					if (!rolled)
+						return r;
+					c->bound = -1;		/* begun again by the next attempt */
+					c->txn_failed = 0;
+				}
 				PQclear(r);
 				pgmm_conn_error_clear(c);		/* a new attempt */
 				continue;

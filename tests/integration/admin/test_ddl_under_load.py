@@ -39,10 +39,11 @@ def _libpgmm():
 class LibpgmmWriter(threading.Thread):
     """Keyless INSERTs through libpgmm, autocommit, until stopped."""
 
-    def __init__(self, binding, conninfo, tag):
+    def __init__(self, binding, conninfo, tag, in_txn=False):
         super().__init__(daemon=True)
-        self.conn = binding.connect(conninfo + " pgmm_freeze_wait=20000", autocommit=True)
+        self.conn = binding.connect(conninfo + " pgmm_freeze_wait=20000", autocommit=not in_txn)
         self.tag = tag
+        self.in_txn = in_txn
         self.stop = threading.Event()
         self.ok = 0
         self.errors = []
@@ -52,9 +53,16 @@ class LibpgmmWriter(threading.Thread):
         while not self.stop.is_set():
             try:
                 cur.execute("INSERT INTO expedientes (estado, titulo) VALUES (1, %s)", (self.tag,))
+                if self.in_txn:
+                    # The INSERT was the first statement of a deferred
+                    # transaction: a freeze is waited out there too.
+                    cur.execute("SELECT 1")
+                    self.conn.commit()
                 self.ok += 1
             except Exception as e:  # every failure is a test failure
                 self.errors.append("%s: %s" % (getattr(e, "sqlstate", "?"), e))
+                if self.in_txn:
+                    self.conn.rollback()
                 time.sleep(0.01)
         self.conn.close()
 
@@ -96,6 +104,7 @@ def test_add_and_drop_column_under_load(cluster):
     binding = _libpgmm()
     setup_notes(cl, shards=8)
     writers = [LibpgmmWriter(binding, cl.conninfo[n], "lib-" + n) for n in cl.names]
+    writers.append(LibpgmmWriter(binding, cl.conninfo[cl.names[1]], "libtx", in_txn=True))
     for w in writers:
         w.start()
     plain = [PlainWriter(cl.conninfo[n], "sql-" + n) for n in cl.names]
