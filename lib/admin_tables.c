@@ -213,9 +213,11 @@ ddl_frozen_body(PGMMadmin *a, void *arg)
 {
 	ddl_freeze *f = arg;
 
-	if (ddl_body(a, (void *) f->sql) < 0)
+	/* Unfreeze first, the body after: a body that sets pgmm.tables itself
+	 * has the last word. */
+	if (ddl_unfreeze_body(a, arg) < 0)
 		return -1;
-	return ddl_unfreeze_body(a, arg) < 0 ? -1 : 0;
+	return ddl_body(a, (void *) f->sql);
 }
 
 static void
