@@ -146,6 +146,7 @@ def main():
                         paused = max(paused, max(x[1] - x[0] for x in during) * 1000)
             res[op].append((admin, refused, paused, (t1 - t0) * 1000))
             time.sleep(0.5)
+    alive = sum(w.is_alive() for w in writers)
     for w in writers:
         w.stop.set()
     for w in writers:
@@ -158,7 +159,10 @@ def main():
     for op in ("ADD", "DROP"):
         col = list(zip(*res[op]))
         print("%-5s %10.0f %12.0f %12.0f %10.0f" % (op, *(statistics.median(c) for c in col)))
-    print("statements: %d, failed (other than plain SQL's PM006): %d" % (rows, fails))
+    print("statements: %d (libpgmm %d, plain %d), failed (other than plain SQL's PM006): %d, "
+          "writers still running at the end: %d of %d"
+          % (rows, sum(len(w.log) for w in writers if w.kind == "libpgmm"),
+             sum(len(w.log) for w in writers if w.kind == "plain"), fails, alive, len(writers)))
     v = subprocess.run([PGMM, "-d", home, "verify"], capture_output=True, text=True)
     deadline = time.time() + 60
     while v.returncode != 0 and time.time() < deadline:
