@@ -49,6 +49,7 @@ extern "C" {
 #define PGMM_SQLSTATE_NO_SHARD    "PM003"  /* master owns no shard to draw an ID for */
 #define PGMM_SQLSTATE_REFUSED     "PM004"  /* statement pgmm refuses (DDL, split multi-row INSERT, ...) */
 #define PGMM_SQLSTATE_NODE_DOWN   "PM005"  /* the master the statement needs is unreachable */
+#define PGMM_SQLSTATE_FROZEN      "PM006"  /* retryable: the table is frozen by a catalog change in progress */
 
 PGMM_EXPORT const char *pgmm_version(void);
 
@@ -235,8 +236,16 @@ PGMM_EXPORT int pgmm_admin_ok(const PGMMadmin *adm);
 PGMM_EXPORT const char *pgmm_admin_error(const PGMMadmin *adm);
 PGMM_EXPORT void pgmm_admin_finish(PGMMadmin *adm);
 
-/* Apply one SQL statement on every master in one two-phase commit. */
+/* Apply one SQL statement on every master in one two-phase commit.  When
+ * the body names a managed table, its writes are frozen first on every
+ * master (PM006), the subscriptions catch up, the DDL commits everywhere,
+ * then the table is unfrozen (three catalog changes); if the catch-up or
+ * the DDL fails, the table is unfrozen and nothing changed. */
 PGMM_EXPORT int pgmm_admin_ddl(PGMMadmin *adm, const char *sql) PGMM_WARN_UNUSED;
+/* How long pgmm_admin_ddl waits (ms, at least 1; default 30000) for every
+ * subscription to apply what was written before it froze the tables the
+ * body names; 0 / -1. */
+PGMM_EXPORT int pgmm_admin_set_catchup_wait(PGMMadmin *adm, int ms);
 /* Make table a reference table written on owner (NULL: the master the
  * handle was connected through). */
 PGMM_EXPORT int pgmm_admin_reference(PGMMadmin *adm, const char *table,

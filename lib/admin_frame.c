@@ -25,7 +25,7 @@
 const char admin_sql_lock_epoch[] = "SELECT epoch FROM pgmm.cluster FOR UPDATE";
 const char admin_sql_bump_epoch[] = "UPDATE pgmm.cluster SET epoch = epoch + 1";
 const char admin_sql_sync_local[] = "SELECT pgmm.sync_local()";
-const char admin_sql_unfreeze[] = "UPDATE pgmm.tables SET frozen = false WHERE frozen";
+const char admin_sql_unfreeze[] = "UPDATE pgmm.tables SET frozen = false, frozen_reason = NULL WHERE frozen";
 const char admin_sql_list_subscriptions[] =
 	"SELECT subname FROM pg_catalog.pg_subscription WHERE subname LIKE 'pgmm\\_%' "
 	"AND subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()) ORDER BY 1";

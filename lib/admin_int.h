@@ -38,6 +38,7 @@ struct pgmm_admin
 	pgmm_notice_fn notice;
 	void       *notice_arg;
 	int         in_txn;         /* BEGIN sent on every node */
+	int         catchup_wait_ms;/* ddl: bound on the subscriptions' catch-up (0: default 30 s) */
 };
 
 /* ------------------------------------------------------------ admin_frame.c */
@@ -139,6 +140,12 @@ void admin_build_install(admin_stmts *s, const pgmm_node *nodes, int n, int me,
                          const char *cluster_id, int stride);
 
 /* ------------------------------------------------------------ admin_tables.c builders */
+
+/* ddl on managed tables: 1 when name occurs in body as a whole word
+ * (case-insensitively); the freeze reason ("pgmm ddl: " + body, squeezed,
+ * cut) appended to b. */
+int  admin_ddl_mentions(const char *body, const char *name);
+void admin_ddl_reason(pgmm_buf *b, const char *body);
 
 /* INSERT of a reference table into pgmm.tables (frozen until refreshed). */
 void admin_build_reference(pgmm_buf *b, const char *schema, const char *table, const char *owner);

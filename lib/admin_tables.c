@@ -8,9 +8,11 @@
  * what it needs from the home master, builds the statements, then runs
  * them inside one catalog change (admin_frame.c).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sodium.h>
 
 #include "admin_int.h"
@@ -40,9 +42,13 @@ ddl_body(PGMMadmin *a, void *arg)
 	return 0;
 }
 
+static int ddl_frozen(PGMMadmin *a, const char *sql);
+
 int
 pgmm_admin_ddl(PGMMadmin *a, const char *sql)
 {
+	int rc;
+
 	if (a == NULL)
 		return -1;
 	if (sql == NULL || sql[strspn(sql, " \t\r\n;")] == '\0')
@@ -50,10 +56,391 @@ pgmm_admin_ddl(PGMMadmin *a, const char *sql)
 		admin_seterr(a, "ddl: no SQL statement given");
 		return -1;
 	}
-	if (admin_catalog_change(a, ddl_body, (void *) sql) < 0)
+	rc = ddl_frozen(a, sql);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 && admin_catalog_change(a, ddl_body, (void *) sql) < 0)
 		return -1;
 	admin_notice(a, "applied on %d masters", a->nnodes);
 	return 0;
+}
+
+int
+pgmm_admin_set_catchup_wait(PGMMadmin *a, int ms)
+{
+	if (a == NULL || ms < 1)
+		return -1;
+	a->catchup_wait_ms = ms;
+	return 0;
+}
+
+/* ------------------------------------------------------------ ddl on managed tables
+ *
+ * A DDL body that changes a replicated table cannot simply commit
+ * everywhere: COMMIT PREPARED reaches the masters one after the other, and
+ * rows written a moment earlier with the old columns would reach a master
+ * that already has the new ones (DROP COLUMN: its apply worker fails for
+ * ever).  So a body that names a managed table runs as three steps:
+ *
+ *   1. freeze (one catalog change): every master refuses writes to those
+ *      tables with PM006 (frozen_reason = the ddl text);
+ *   2. catch up: each master's WAL position after the freeze, and wait
+ *      (bounded, pgmm_admin_set_catchup_wait / `pgmm ddl --catchup-wait`)
+ *      until every subscription from it has got that far;
+ *   3. the DDL (one catalog change, still frozen), then unfreeze (another).
+ *
+ * If step 2 or 3 fails the tables are unfrozen again and nothing changed.
+ * Which tables: every managed table whose name the body mentions as a word
+ * (case-insensitively, wherever it appears, comments and strings included):
+ * a superset of those the statements change, freezing one too many only
+ * pauses its writers a moment longer.
+ */
+
+#define DDL_CATCHUP_DEFAULT_MS 30000
+#define DDL_REASON_MAX 200
+
+static int
+ident_char(unsigned char ch)
+{
+	return ch == '_' || ch == '$' || ch >= 0x80 || (ch >= '0' && ch <= '9') ||
+	       (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+/* 1 when name occurs in body as a whole word (case-insensitively). */
+int
+admin_ddl_mentions(const char *body, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p;
+
+	if (n == 0)
+		return 0;
+	for (p = body; *p; p++)
+	{
+		size_t k;
+
+		if (p > body && ident_char((unsigned char) p[-1]))
+			continue;
+		for (k = 0; k < n && p[k]; k++)
+		{
+			char x = p[k], y = name[k];
+
+			if (x >= 'A' && x <= 'Z')
+				x = (char) (x - 'A' + 'a');
+			if (y >= 'A' && y <= 'Z')
+				y = (char) (y - 'A' + 'a');
+			if (x != y)
+				break;
+		}
+		if (k == n && !ident_char((unsigned char) p[n]))
+			return 1;
+	}
+	return 0;
+}
+
+/* The freeze reason stored in pgmm.tables.frozen_reason: "pgmm ddl: "
+ * and the body, whitespace squeezed, cut at DDL_REASON_MAX bytes (on a
+ * UTF-8 character boundary). */
+void
+admin_ddl_reason(pgmm_buf *b, const char *body)
+{
+	size_t start = b->len, room;
+	int space = 0;
+	const char *p;
+
+	pgmm_buf_append(b, "pgmm ddl: ");
+	room = b->len - start + DDL_REASON_MAX;
+	for (p = body + strspn(body, " \t\r\n"); *p; p++)
+	{
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		{
+			space = 1;
+			continue;
+		}
+		if (b->len - start >= room && ((unsigned char) *p & 0xC0) != 0x80)
+		{
+			pgmm_buf_append(b, "...");
+			return;
+		}
+		if (space)
+			pgmm_buf_append_len(b, " ", 1);
+		space = 0;
+		pgmm_buf_append_len(b, p, 1);
+	}
+}
+
+typedef struct ddl_freeze
+{
+	const char *sql;
+	pgmm_buf    where;    /* (schema_name, table_name) IN (...) */
+	pgmm_buf    reason;
+	pgmm_buf    names;    /* "public.t, public.u" for messages */
+} ddl_freeze;
+
+static int
+ddl_freeze_body(PGMMadmin *a, void *arg)
+{
+	ddl_freeze *f = arg;
+	pgmm_buf sql;
+	int rc;
+
+	pgmm_buf_init(&sql);
+	pgmm_buf_append(&sql, "UPDATE pgmm.tables SET frozen = true, frozen_reason = ");
+	pgmm_buf_literal(&sql, pgmm_buf_str(&f->reason));
+	pgmm_buf_printf(&sql, " WHERE %s", pgmm_buf_str(&f->where));
+	rc = admin_run_all(a, pgmm_buf_str(&sql));
+	pgmm_buf_free(&sql);
+	return rc;
+}
+
+static int
+ddl_unfreeze_body(PGMMadmin *a, void *arg)
+{
+	ddl_freeze *f = arg;
+	pgmm_buf sql;
+	int rc;
+
+	pgmm_buf_init(&sql);
+	pgmm_buf_printf(&sql, "UPDATE pgmm.tables SET frozen = false, frozen_reason = NULL WHERE %s",
+	                pgmm_buf_str(&f->where));
+	rc = admin_run_all(a, pgmm_buf_str(&sql));
+	pgmm_buf_free(&sql);
+	return rc;
+}
+
+static int
+ddl_frozen_body(PGMMadmin *a, void *arg)
+{
+	ddl_freeze *f = arg;
+
+	/* Unfreeze first, the body after: a body that sets pgmm.tables itself
+	 * has the last word. */
+	if (ddl_unfreeze_body(a, arg) < 0)
+		return -1;
+	return ddl_body(a, (void *) f->sql);
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long) (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait until every subscription has applied everything its publisher wrote
+ * before the freeze: on every master the WAL position now (after the
+ * freeze committed), then on every other master the progress of the
+ * subscription from it: the apply worker's last position reported by the
+ * publisher (pg_stat_subscription.latest_end_lsn: a keepalive's position,
+ * handled after every change before it was applied) or its replication
+ * origin's remote_lsn (the end of the last transaction applied), whichever
+ * is further.  0 caught up; -1 with the error naming who did not.
+ */
+static int
+ddl_wait_catchup(PGMMadmin *a)
+{
+	int wait = a->catchup_wait_ms > 0 ? a->catchup_wait_ms : DDL_CATCHUP_DEFAULT_MS;
+	char **target = calloc((size_t) a->nnodes, sizeof(char *));
+	long long start = now_ms();
+	int i, j, rc = -1, pause = 5;
+
+	if (target == NULL)
+	{
+		admin_seterr(a, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < a->nnodes; i++)
+	{
+		PGresult *r = admin_query(a, i, "SELECT pg_catalog.pg_current_wal_lsn()", PGRES_TUPLES_OK);
+
+		if (r == NULL)
+			goto done;
+		target[i] = strdup(PQgetvalue(r, 0, 0));
+		PQclear(r);
+		if (target[i] == NULL)
+		{
+			admin_seterr(a, "out of memory");
+			goto done;
+		}
+	}
+	for (j = 0; j < a->nnodes; j++)		/* subscriber */
+		for (i = 0; i < a->nnodes; i++)	/* publisher */
+		{
+			pgmm_buf name, q;
+			const char *vals[2];
+
+			if (i == j)
+				continue;
+			pgmm_buf_init(&name);
+			pgmm_buf_init(&q);
+			admin_build_sub_name(&name, a->nodes[i].name, a->nodes[j].name);
+			vals[0] = pgmm_buf_str(&name);
+			vals[1] = target[i];
+			for (;;)
+			{
+				PGresult *r = admin_query_params(a, j,
+					"SELECT s.subenabled, "
+					"  GREATEST((SELECT w.latest_end_lsn FROM pg_catalog.pg_stat_subscription w "
+					"                        WHERE w.subid = s.oid AND w.relid IS NULL), "
+					"                      (SELECT o.remote_lsn FROM pg_catalog.pg_replication_origin_status o "
+					"                        WHERE o.external_id = 'pg_' || s.oid::text)) >= $2::pg_catalog.pg_lsn, "
+					"  GREATEST((SELECT w.latest_end_lsn FROM pg_catalog.pg_stat_subscription w "
+					"                        WHERE w.subid = s.oid AND w.relid IS NULL), "
+					"                      (SELECT o.remote_lsn FROM pg_catalog.pg_replication_origin_status o "
+					"                        WHERE o.external_id = 'pg_' || s.oid::text)) "
+					"FROM pg_catalog.pg_subscription s WHERE s.subname = $1 "
+					"AND s.subdbid = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())",
+					2, vals);
+				int ok;
+
+				if (r == NULL)
+				{
+					pgmm_buf_free(&name);
+					pgmm_buf_free(&q);
+					goto done;
+				}
+				if (PQntuples(r) != 1)
+				{
+					admin_seterr(a, "master %s: subscription %s (from master %s) is missing; "
+					             "`pgmm status` shows the subscriptions", a->nodes[j].name,
+					             pgmm_buf_str(&name), a->nodes[i].name);
+					PQclear(r);
+					pgmm_buf_free(&name);
+					pgmm_buf_free(&q);
+					goto done;
+				}
+				ok = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+				if (!ok && now_ms() - start >= wait)
+				{
+					admin_seterr(a, "master %s: subscription %s has not applied what master %s wrote before "
+					             "the freeze (up to %s; it is at %s%s) within %d ms (--catchup-wait); "
+					             "see `pgmm status`", a->nodes[j].name, pgmm_buf_str(&name), a->nodes[i].name,
+					             target[i], PQgetisnull(r, 0, 2) ? "no position" : PQgetvalue(r, 0, 2),
+					             strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? "" : ", and it is disabled", wait);
+					PQclear(r);
+					pgmm_buf_free(&name);
+					pgmm_buf_free(&q);
+					goto done;
+				}
+				PQclear(r);
+				if (ok)
+					break;
+				sleep_ms(pause);
+				pause = pause >= 50 ? 100 : pause * 2;
+			}
+			pgmm_buf_free(&name);
+			pgmm_buf_free(&q);
+		}
+	rc = 0;
+done:
+	for (i = 0; i < a->nnodes; i++)
+		free(target[i]);
+	free(target);
+	return rc;
+}
+
+/*
+ * ddl on managed tables (above).  1 done (frozen, caught up, applied,
+ * unfrozen); 0 the body names no managed table (the caller runs it as one
+ * catalog change); -1 failed with the error set (nothing changed, the
+ * tables unfrozen, unless the error says otherwise).
+ */
+static int
+ddl_frozen(PGMMadmin *a, const char *sql)
+{
+	ddl_freeze f;
+	PGresult *r;
+	int i, n = 0, rc = -1;
+	long long t0;
+
+	if (!a->ok)
+		return -1;
+	pgmm_buf_reset(&a->err);
+	if (a->home < 0 || a->nodes[a->home].conn == NULL)
+		return 0;				/* the catalog change reports it */
+	r = PQexec(a->nodes[a->home].conn,
+	           "SELECT schema_name, table_name, frozen, frozen_reason FROM pgmm.tables ORDER BY 1, 2");
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
+	{
+		PQclear(r);
+		return 0;				/* no catalog yet: as before */
+	}
+	f.sql = sql;
+	pgmm_buf_init(&f.where);
+	pgmm_buf_init(&f.reason);
+	pgmm_buf_init(&f.names);
+	pgmm_buf_append(&f.where, "(schema_name, table_name) IN (");
+	for (i = 0; i < PQntuples(r); i++)
+	{
+		if (!admin_ddl_mentions(sql, PQgetvalue(r, i, 1)))
+			continue;
+		if (strcmp(PQgetvalue(r, i, 2), "t") == 0)
+		{
+			admin_seterr(a, "table %s.%s is frozen (%s): another catalog change is not finished; "
+			             "run `pgmm recover`; nothing was changed", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+			             PQgetisnull(r, i, 3) ? "being added to the cluster" : PQgetvalue(r, i, 3));
+			goto out;
+		}
+		pgmm_buf_append(&f.where, n ? ", (" : "(");
+		pgmm_buf_literal(&f.where, PQgetvalue(r, i, 0));
+		pgmm_buf_append(&f.where, ", ");
+		pgmm_buf_literal(&f.where, PQgetvalue(r, i, 1));
+		pgmm_buf_append(&f.where, ")");
+		pgmm_buf_printf(&f.names, "%s%s.%s", n ? ", " : "", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+		n++;
+	}
+	pgmm_buf_append(&f.where, ")");
+	if (n == 0)
+	{
+		rc = 0;
+		goto out;
+	}
+	admin_ddl_reason(&f.reason, sql);
+	t0 = now_ms();
+	if (admin_catalog_change(a, ddl_freeze_body, &f) < 0)
+	{
+		pgmm_buf_printf(&a->err, " (while freezing %s)", pgmm_buf_str(&f.names));
+		goto out;
+	}
+	admin_notice(a, "froze %s on %d masters", pgmm_buf_str(&f.names), a->nnodes);
+	if (ddl_wait_catchup(a) < 0 || admin_catalog_change(a, ddl_frozen_body, &f) < 0)
+	{
+		pgmm_buf why;
+
+		pgmm_buf_init(&why);
+		pgmm_buf_append(&why, pgmm_buf_str(&a->err));
+		if (admin_catalog_change(a, ddl_unfreeze_body, &f) < 0)
+			admin_seterr(a, "%s; and %s could not be unfrozen: %s; writes to it stay refused "
+			             "(PM006) until `pgmm recover` succeeds", pgmm_buf_str(&why), pgmm_buf_str(&f.names),
+			             pgmm_buf_str(&a->err));
+		else
+			admin_seterr(a, "%s; %s unfrozen again, the DDL was not applied on any master",
+			             pgmm_buf_str(&why), pgmm_buf_str(&f.names));
+		pgmm_buf_free(&why);
+		goto out;
+	}
+	admin_notice(a, "%s frozen for %lld ms", pgmm_buf_str(&f.names), now_ms() - t0);
+	rc = 1;
+out:
+	PQclear(r);
+	pgmm_buf_free(&f.where);
+	pgmm_buf_free(&f.reason);
+	pgmm_buf_free(&f.names);
+	return rc;
 }
 
 /* ------------------------------------------------------------ table checks */

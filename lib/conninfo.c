@@ -57,6 +57,10 @@ const pgmm_option_def pgmm_option_defs[] = {
 	{"pgmm_2pc", PGMM_OPT_INT, 0, 1, NULL, "0", OPT(twopc),
 	 "commit a broadcast UPDATE/DELETE with two-phase commit (PREPARE TRANSACTION / COMMIT PREPARED), "
 	 "atomic across masters"},
+	{"pgmm_freeze_wait", PGMM_OPT_INT, 0, 600000, NULL, "5000", OPT(freeze_wait),
+	 "milliseconds a statement refused with PM006 (a catalog change froze its table) is retried, with "
+	 "short backoff, before the error is returned; only outside a transaction, where nothing ran; 0 "
+	 "fails at once"},
 	{NULL, PGMM_OPT_INT, 0, 0, NULL, NULL, 0, NULL}
 };
 

@@ -16,9 +16,11 @@
  *
  * Called by applications (pgmm.h) and compat.c.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "conn_int.h"
 
@@ -308,6 +310,35 @@ exec_data(PGMMconn *c, const pgmm_exec_req *rq, const pgmm_plan *p, int redirect
 
 static PGresult *run_plan(PGMMconn *c, const pgmm_exec_req *rq, pgmm_plan *p, int transient);
 
+/*
+ * A write refused with PM006: its table is frozen for a catalog change
+ * (pgmm ddl, distribute, reference).  The guard refused it before anything
+ * was written and, outside a transaction, the statement's own transaction
+ * rolled back, so running it again is safe.  Sleep a little (5 ms, doubling
+ * up to 100 ms) and say 1 while pgmm_freeze_wait has not run out since the
+ * first refusal; 0 when the caller should return the error.
+ */
+static int
+freeze_pause(PGMMconn *c, int64_t *since, int *pause)
+{
+	int64_t now = pgmm_now_ms(), left;
+	struct timespec ts;
+
+	if (*since < 0)
+		*since = now;
+	left = (int64_t) c->opts.freeze_wait - (now - *since);
+	if (left <= 0)
+		return 0;
+	*pause = *pause <= 0 ? 5 : (*pause >= 50 ? 100 : *pause * 2);
+	if (*pause > left)
+		*pause = (int) left;
+	ts.tv_sec = *pause / 1000;
+	ts.tv_nsec = (long) (*pause % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	return 1;
+}
+
 /* One statement: its plan, then READ/WRITE with the stale-map retry, or
  * the other routes. */
 static PGresult *
@@ -315,6 +346,12 @@ execute(PGMMconn *c, const pgmm_exec_req *rq)
 {
 	int attempt = 0, redirect = -1, ran_on, unknown, transient;
 	int outside = c->txn == PGMM_TXN_NONE;
+	int64_t frozen_since = -1;
+	int pause = 0;
+	/* The first statement of a deferred transaction (nothing queued): if a
+	 * freeze refuses it, nothing ran in the transaction yet, so it can be
+	 * rolled back, begun again and the statement retried. */
+	int first_in_txn = c->txn == PGMM_TXN_OPEN && c->bound < 0 && c->nqueue == 0 && !c->txn_failed;
 	pgmm_plan *p;
 	PGresult *r;
 
@@ -329,6 +366,29 @@ execute(PGMMconn *c, const pgmm_exec_req *rq)
 		if (transient)
 			pgmm_plan_free(p);
 		p = NULL;				/* a map reload below frees cached plans */
+		if (r != NULL && PQresultStatus(r) == PGRES_FATAL_ERROR && pgmm_res_sqlstate_is(r, PGMM_SQLSTATE_FROZEN))
+		{
+			if (ran_on >= 0 && ((outside && c->txn == PGMM_TXN_NONE) ||
+			                    (first_in_txn && c->txn == PGMM_TXN_OPEN && c->bound == ran_on)) &&
+			    freeze_pause(c, &frozen_since, &pause))
+			{
+				if (!outside)
+				{
+					PGresult *x = PQexec(c->links[ran_on].pq, "ROLLBACK");
+					int rolled = pgmm_res_ok(x);
+
+					PQclear(x);
+					if (!rolled)
+						return r;
+					c->bound = -1;		/* begun again by the next attempt */
+					c->txn_failed = 0;
+				}
+				PQclear(r);
+				pgmm_conn_error_clear(c);		/* a new attempt */
+				continue;
+			}
+			return r;
+		}
 		if (r == NULL || PQresultStatus(r) != PGRES_FATAL_ERROR || !pgmm_res_sqlstate_is(r, PGMM_SQLSTATE_NOT_OWNER))
 			return r;
 		if (outside && attempt < c->opts.retries && ran_on >= 0 && c->txn == PGMM_TXN_NONE)

@@ -2,7 +2,7 @@
  * pgmm -- the admin command: a thin layer over the admin API in pgmm.h.
  *
  *   pgmm init --node NAME=CONNINFO --node NAME=CONNINFO [...] [--stride N]
- *   pgmm -d CONNINFO ddl 'SQL'
+ *   pgmm -d CONNINFO ddl 'SQL' [--catchup-wait SECONDS]
  *   pgmm -d CONNINFO reference TABLE [--owner NAME]
  *   pgmm -d CONNINFO distribute TABLE COLUMN [--shards S] [--colocate-with TABLE]
  *   pgmm -d CONNINFO status [--json]
@@ -19,7 +19,7 @@
 static const char usage_text[] =
 	"usage:\n"
 	"  pgmm init --node NAME=CONNINFO --node NAME=CONNINFO [...] [--stride N]\n"
-	"  pgmm [-d CONNINFO] ddl 'SQL'\n"
+	"  pgmm [-d CONNINFO] ddl 'SQL' [--catchup-wait SECONDS]\n"
 	"  pgmm [-d CONNINFO] reference TABLE [--owner NAME]\n"
 	"  pgmm [-d CONNINFO] distribute TABLE COLUMN [--shards S] [--colocate-with TABLE]\n"
 	"  pgmm [-d CONNINFO] status [--json]\n"
@@ -135,7 +135,7 @@ main(int argc, char **argv)
 	const char *conninfo = getenv("PGMM_CONNINFO");
 	const char *command;
 	PGMMadmin *a;
-	int i = 1, rc = 0;
+	int i = 1, rc = 0, catchup_ms = 0;
 
 	while (i < argc && argv[i][0] == '-')
 	{
@@ -183,8 +183,20 @@ main(int argc, char **argv)
 		return usage(NULL);
 	}
 	/* Check the arguments before connecting. */
-	if (strcmp(command, "ddl") == 0 && argc - i != 1)
-		return usage("ddl takes exactly one SQL argument");
+	if (strcmp(command, "ddl") == 0)
+	{
+		if (argc - i == 3 && strcmp(argv[i + 1], "--catchup-wait") == 0)
+		{
+			char *end;
+			double sec = strtod(argv[i + 2], &end);
+
+			if (*argv[i + 2] == '\0' || *end != '\0' || !(sec >= 0.001 && sec <= 86400))
+				return usage("--catchup-wait takes seconds from 0.001 to 86400");
+			catchup_ms = (int) (sec * 1000 + 0.5);
+		}
+		else if (argc - i != 1)
+			return usage("ddl takes exactly one SQL argument (and optionally --catchup-wait SECONDS)");
+	}
 	if (strcmp(command, "distribute") == 0 && argc - i < 2)
 		return usage("distribute needs TABLE and COLUMN");
 	if (strcmp(command, "reference") == 0 && argc - i < 1)
@@ -194,7 +206,11 @@ main(int argc, char **argv)
 		return conninfo ? 1 : 2;
 
 	if (strcmp(command, "ddl") == 0)
+	{
+		if (catchup_ms > 0)
+			(void) pgmm_admin_set_catchup_wait(a, catchup_ms);
 		rc = pgmm_admin_ddl(a, argv[i]);
+	}
 	else if (strcmp(command, "reference") == 0)
 	{
 		const char *table = argv[i++], *owner = NULL;

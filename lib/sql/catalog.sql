@@ -49,7 +49,10 @@ CREATE TABLE pgmm.shards (
 -- the table's live columns (for INSERT without a column list).  frozen: the
 -- table was just added and the subscriptions have not picked it up yet:
 -- every master refuses writes to it (a row written then would not
--- replicate), until pgmm unfreezes it after the refresh.
+-- replicate), until pgmm unfreezes it after the refresh; or a `pgmm ddl`
+-- is changing it (writes stop, the subscriptions catch up, the DDL commits
+-- everywhere, then the table is unfrozen).  Writes are refused with PM006;
+-- frozen_reason says why (the ddl text, or that the table is being added).
 CREATE TABLE pgmm.tables (
   schema_name text NOT NULL,
   table_name text NOT NULL,
@@ -60,6 +63,7 @@ CREATE TABLE pgmm.tables (
   colocation integer REFERENCES pgmm.colocations (id),
   owner text REFERENCES pgmm.nodes (name),
   frozen boolean NOT NULL DEFAULT false,
+  frozen_reason text,
   PRIMARY KEY (schema_name, table_name),
   CHECK ((kind = 'reference' AND owner IS NOT NULL AND colocation IS NULL) OR
          (kind = 'distributed' AND owner IS NULL AND colocation IS NOT NULL

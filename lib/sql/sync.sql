@@ -49,8 +49,8 @@ BEGIN
     IF t.kind OPERATOR(pg_catalog.=) 'reference' THEN
       PERFORM pgmm._guard(t.schema_name, t.table_name,
                           CASE WHEN t.owner OPERATOR(pg_catalog.=) me AND NOT t.frozen THEN NULL ELSE t.owner END,
-                          CASE WHEN t.frozen THEN 'reference table (being added to the cluster: retry in a moment)'
-                               ELSE 'reference table' END);
+                          'reference table',
+                          CASE WHEN t.frozen THEN COALESCE(t.frozen_reason, 'being added to the cluster') END);
       PERFORM pgmm._publish(t.schema_name, t.table_name, t.owner OPERATOR(pg_catalog.=) me);
       CONTINUE;
     END IF;
@@ -59,8 +59,8 @@ BEGIN
                WHERE x.colocation OPERATOR(pg_catalog.=) t.colocation ORDER BY x.remainder LOOP
       PERFORM pgmm._guard(t.schema_name, t.table_name OPERATOR(pg_catalog.||) '@PGMM_SHARD_SUFFIX@' OPERATOR(pg_catalog.||) sh.remainder,
                           CASE WHEN sh.owner OPERATOR(pg_catalog.=) me AND NOT t.frozen THEN NULL ELSE sh.owner END,
-                          'shard ' OPERATOR(pg_catalog.||) sh.remainder OPERATOR(pg_catalog.||)
-                          CASE WHEN t.frozen THEN ' (being added to the cluster: retry in a moment)' ELSE '' END);
+                          'shard ' OPERATOR(pg_catalog.||) sh.remainder,
+                          CASE WHEN t.frozen THEN COALESCE(t.frozen_reason, 'being added to the cluster') END);
       PERFORM pgmm._publish(t.schema_name, t.table_name OPERATOR(pg_catalog.||) '@PGMM_SHARD_SUFFIX@' OPERATOR(pg_catalog.||) sh.remainder,
                             sh.owner OPERATOR(pg_catalog.=) me);
     END LOOP;

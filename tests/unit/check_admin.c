@@ -198,6 +198,32 @@ START_TEST(test_build_install)
 }
 END_TEST
 
+/* Which managed tables a ddl body freezes, and the reason stored. */
+START_TEST(test_ddl_mentions_and_reason)
+{
+	pgmm_buf b;
+	char longbody[600];
+
+	ck_assert_int_eq(admin_ddl_mentions("ALTER TABLE expedientes DROP COLUMN x", "expedientes"), 1);
+	ck_assert_int_eq(admin_ddl_mentions("alter table public.\"Expedientes\" add y int", "expedientes"), 1);
+	ck_assert_int_eq(admin_ddl_mentions("ALTER TABLE EXPEDIENTES ADD y int", "expedientes"), 1);
+	ck_assert_int_eq(admin_ddl_mentions("ALTER TABLE expedientes2 ADD y int", "expedientes"), 0);
+	ck_assert_int_eq(admin_ddl_mentions("ALTER TABLE old_expedientes ADD y int", "expedientes"), 0);
+	ck_assert_int_eq(admin_ddl_mentions("CREATE TABLE t(a int)", "expedientes"), 0);
+	ck_assert_int_eq(admin_ddl_mentions("ALTER TABLE t ADD c int", "t"), 1);
+	ck_assert_int_eq(admin_ddl_mentions("ALTER TABLE t", ""), 0);
+	pgmm_buf_init(&b);
+	admin_ddl_reason(&b, "  ALTER TABLE t\n\tDROP   COLUMN x ");
+	ck_assert_str_eq(pgmm_buf_str(&b), "pgmm ddl: ALTER TABLE t DROP COLUMN x");
+	pgmm_buf_reset(&b);
+	memset(longbody, 'a', sizeof longbody - 1);
+	longbody[sizeof longbody - 1] = '\0';
+	admin_ddl_reason(&b, longbody);
+	ck_assert_uint_eq(b.len, strlen("pgmm ddl: ") + 200 + 3);
+	pgmm_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_build_reference)
 {
 	pgmm_buf b;
@@ -208,7 +234,7 @@ START_TEST(test_build_reference)
 	                 "VALUES ('public', 'es''tados', 'reference', true, 'm1')");
 	pgmm_buf_free(&b);
 	/* The unfreeze every addition ends with, and the frame's statements. */
-	ck_assert_str_eq(admin_sql_unfreeze, "UPDATE pgmm.tables SET frozen = false WHERE frozen");
+	ck_assert_str_eq(admin_sql_unfreeze, "UPDATE pgmm.tables SET frozen = false, frozen_reason = NULL WHERE frozen");
 	ck_assert_str_eq(admin_sql_bump_epoch, "UPDATE pgmm.cluster SET epoch = epoch + 1");
 	ck_assert_str_eq(admin_sql_lock_epoch, "SELECT epoch FROM pgmm.cluster FOR UPDATE");
 }
@@ -756,6 +782,7 @@ admin_suite(void)
 	tcase_add_test(tc, test_build_subscription);
 	tcase_add_test(tc, test_build_install);
 	tcase_add_test(tc, test_build_reference);
+	tcase_add_test(tc, test_ddl_mentions_and_reason);
 	tcase_add_test(tc, test_build_distribute);
 	tcase_add_test(tc, test_build_distribute_refusals);
 	tcase_add_test(tc, test_id_seq_floor);

@@ -45,6 +45,10 @@ START_TEST(test_split_defaults)
 	ck_assert_int_eq(o.retries, 1);
 	ck_assert_int_eq(o.id_block, 100);
 	ck_assert_int_eq(o.plan_cache, 1024);
+	ck_assert_int_eq(o.freeze_wait, 5000);
+	free(lp);
+	lp = split_ok("host=x pgmm_freeze_wait=0", &o);
+	ck_assert_int_eq(o.freeze_wait, 0);
 	free(lp);
 }
 END_TEST
@@ -82,7 +86,7 @@ START_TEST(test_option_table)
 			free(msg);
 		}
 	}
-	ck_assert_int_eq(n, 7);
+	ck_assert_int_eq(n, 8);
 	{
 		char *msg = split_err("host=x pgmm_nope=1");
 

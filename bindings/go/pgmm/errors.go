@@ -17,7 +17,8 @@ const (
 	SQLStateCrossOwner = "PM002" // transaction bound to one master, the statement needs another
 	SQLStateNoShard    = "PM003" // a master owns no shard to draw an ID for
 	SQLStateRefused    = "PM004" // a statement pgmm refuses (DDL, COPY, several statements, ...)
-	SQLStateNodeDown   = "PM005" // the master a statement needs is unreachable
+	SQLStateNodeDown   = "PM005" // the master the statement needs is unreachable
+	SQLStateFrozen     = "PM006" // retryable: a catalog change froze the table for a moment
 )
 
 // Error is a server error or an error pgmm decided, with its SQLSTATE.

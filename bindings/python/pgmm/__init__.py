@@ -40,10 +40,10 @@ from . import _types
 from .errors import (  # noqa: F401 - re-exported
     Warning, Error, InterfaceError, DatabaseError, DataError, OperationalError,
     IntegrityError, InternalError, ProgrammingError, NotSupportedError,
-    NotOwnerError, CrossOwnerError, NoShardError, RefusedError, NodeDownError,
+    NotOwnerError, CrossOwnerError, NoShardError, RefusedError, NodeDownError, FrozenError,
     TransactionRollbackError, AdminError,
     SQLSTATE_NOT_OWNER, SQLSTATE_CROSS_OWNER, SQLSTATE_NO_SHARD, SQLSTATE_REFUSED,
-    SQLSTATE_NODE_DOWN, class_for_sqlstate,
+    SQLSTATE_NODE_DOWN, SQLSTATE_FROZEN, class_for_sqlstate,
 )
 from ._types import Json, STRING, BINARY, NUMBER, DATETIME, ROWID  # noqa: F401
 

@@ -9,6 +9,7 @@
           |    +-- NotOwnerError    PM001 a master refused a write to a shard it does not own
           |    +-- NoShardError     PM003 a master owns no shard to draw an ID for
           |    +-- NodeDownError    PM005 the master a statement needs is unreachable
+          |    +-- FrozenError      PM006 retryable: a catalog change froze the table
           |    +-- AdminError       an admin operation (pgmm_admin_*) failed
           |    +-- TransactionRollbackError  class 40 (serialization failure, deadlock)
           +-- IntegrityError        class 23
@@ -96,6 +97,10 @@ class NodeDownError(OperationalError):
     """PM005: the master the statement needs is unreachable."""
 
 
+class FrozenError(OperationalError):
+    """PM006: retryable; a catalog change (pgmm ddl, distribute, reference) froze the table for a moment."""
+
+
 class TransactionRollbackError(OperationalError):
     """Class 40: serialization failure, deadlock; retry the transaction."""
 
@@ -109,6 +114,7 @@ SQLSTATE_CROSS_OWNER = "PM002"
 SQLSTATE_NO_SHARD = "PM003"
 SQLSTATE_REFUSED = "PM004"
 SQLSTATE_NODE_DOWN = "PM005"
+SQLSTATE_FROZEN = "PM006"
 
 _BY_SQLSTATE = {
     SQLSTATE_NOT_OWNER: NotOwnerError,
@@ -116,6 +122,7 @@ _BY_SQLSTATE = {
     SQLSTATE_NO_SHARD: NoShardError,
     SQLSTATE_REFUSED: RefusedError,
     SQLSTATE_NODE_DOWN: NodeDownError,
+    SQLSTATE_FROZEN: FrozenError,
 }
 
 _BY_CLASS = {

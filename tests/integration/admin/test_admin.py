@@ -415,7 +415,7 @@ def test_frozen_table_refuses_writes_until_recover(cluster):
     cl.pgmm("ddl", "UPDATE pgmm.tables SET frozen = true WHERE table_name = 'estados'")
     owner = cl.names[0]
     p = cl.sql(owner, "INSERT INTO estados VALUES (9, 'Nueve')", check=False)
-    assert p.returncode != 0 and "PM001" in p.stderr and "being added to the cluster" in p.stderr
+    assert p.returncode != 0 and "PM006" in p.stderr and "being added to the cluster" in p.stderr
     assert "FROZEN" in cl.pgmm("status").stdout
     cl.pgmm("recover")
     cl.sql(owner, "INSERT INTO estados VALUES (9, 'Nueve')")
