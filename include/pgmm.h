@@ -262,6 +262,15 @@ PGMM_EXPORT int pgmm_admin_uninstall(PGMMadmin *adm) PGMM_WARN_UNUSED;
 typedef void (*pgmm_notice_fn)(void *arg, const char *message);
 PGMM_EXPORT void pgmm_admin_set_notice(PGMMadmin *adm, pgmm_notice_fn fn, void *arg);
 
+/* The lock_timeout (milliseconds, 1 .. 3600000; default
+ * PGMM_ADMIN_LOCK_TIMEOUT_DEFAULT) of every statement pgmm runs for a
+ * catalog change: a lock held longer (a transaction left prepared, a
+ * session in a long transaction) makes the change fail with an error naming
+ * the holders instead of waiting.  0 ok, -1 for a value out of range (the
+ * handle's error says why; the setting is unchanged). */
+#define PGMM_ADMIN_LOCK_TIMEOUT_DEFAULT 10000
+PGMM_EXPORT int pgmm_admin_set_lock_timeout(PGMMadmin *adm, int ms) PGMM_WARN_UNUSED;
+
 #ifdef __cplusplus
 }
 #endif

@@ -38,6 +38,8 @@ struct pgmm_admin
 	pgmm_notice_fn notice;
 	void       *notice_arg;
 	int         in_txn;         /* BEGIN sent on every node */
+	int         lock_timeout_ms;/* lock_timeout of catalog-change statements */
+	int         lock_blocked;   /* master whose statement hit lock_timeout (55P03), else -1 */
 };
 
 /* ------------------------------------------------------------ admin_frame.c */
@@ -52,6 +54,14 @@ PGconn *admin_connect_node(const char *name, const char *conninfo, pgmm_buf *err
 /* 1 when every master is connected (reconnecting those that dropped),
  * else 0 with the error set: catalog changes need every master. */
 int admin_require_all(PGMMadmin *a);
+/* Record that master i's statement failed with result r (NULL: no
+ * answer): a lock_timeout (55P03) marks it in a->lock_blocked. */
+void admin_note_failure(PGMMadmin *a, int i, const PGresult *r);
+/* Append to out who holds locks on master i in this database (pgmm and
+ * other prepared transactions with gid, age and tables; sessions with pid,
+ * application, state and query); nothing when nobody does.  Run it on an
+ * idle connection (after the rollback). */
+void admin_describe_lock_holders(PGMMadmin *a, int i, pgmm_buf *out);
 /* Index of the master called name; -1 when there is none. */
 int admin_node_index(const PGMMadmin *a, const char *name);
 
@@ -178,6 +188,13 @@ int admin_build_distribute(const admin_dist_input *in, admin_stmts *before, admi
 /* The ID sequence value that puts master `slot`'s next ID past maxkey
  * (stride apart); 0 when its sequence needs no move (maxkey < slot). */
 long long admin_id_seq_floor(long long maxkey, int slot, long long stride);
+
+/* Check the body of `pgmm ddl` before anything runs: split it into
+ * statements with the lexer and refuse any that would end or split pgmm's
+ * own transaction (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE, ROLLBACK
+ * TO, PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED) or that the lexer
+ * cannot read.  0 when the body may run, else -1 with err set. */
+int admin_ddl_check_body(const char *sql, pgmm_buf *err);
 
 /* ------------------------------------------------------------ admin_report.c */
 

@@ -14,8 +14,103 @@
 #include <sodium.h>
 
 #include "admin_int.h"
+#include "sqlparse.h"
 
 /* ------------------------------------------------------------ ddl */
+
+/* Why statement st may not run inside pgmm's catalog change; NULL when it may. */
+static const char *
+ddl_txn_control(const pgmm_stmt *st)
+{
+	switch (st->kind)
+	{
+		case PGMM_STMT_BEGIN:
+			return "starts a transaction";
+		case PGMM_STMT_COMMIT:
+			return "ends the transaction";
+		case PGMM_STMT_ROLLBACK:
+			return "ends the transaction";
+		case PGMM_STMT_TXN_OTHER:
+			if (st->sub == PGMM_SUB_SAVEPOINT || st->sub == PGMM_SUB_RELEASE ||
+				st->sub == PGMM_SUB_ROLLBACK_TO)
+				return "splits the transaction with a savepoint";
+			return NULL;
+		case PGMM_STMT_DDL:
+			if (st->sub == PGMM_SUB_PREPARE_TRANSACTION)
+				return "prepares the transaction";
+			if (st->sub == PGMM_SUB_COMMIT_PREPARED || st->sub == PGMM_SUB_ROLLBACK_PREPARED)
+				return "decides a prepared transaction";
+			return NULL;
+		default:
+			return NULL;
+	}
+}
+
+int
+admin_ddl_check_body(const char *sql, pgmm_buf *err)
+{
+	size_t len, off = 0;
+	int n = 0;
+
+	if (sql == NULL || sql[strspn(sql, " \t\r\n;")] == '\0')
+	{
+		pgmm_buf_printf(err, "ddl: no SQL statement given");
+		return -1;
+	}
+	len = strlen(sql);
+	while (off < len)
+	{
+		pgmm_stmt *st = NULL;
+		char perr[256];
+		const char *why;
+		int rc = pgmm_sql_parse(sql + off, len - off, &st, perr, sizeof perr);
+
+		if (rc == PGMM_PARSE_ENOMEM)
+		{
+			pgmm_buf_printf(err, "out of memory");
+			return -1;
+		}
+		if (rc < 0)
+		{
+			pgmm_buf_printf(err, "ddl: cannot read the body (nothing was run): %s", perr);
+			return -1;
+		}
+		if (st->kind == PGMM_STMT_EMPTY)
+		{
+			pgmm_stmt_free(st);
+			break;
+		}
+		n++;
+		why = ddl_txn_control(st);
+		if (why)
+		{
+			size_t sl = st->first_end;
+			size_t skip = strspn(sql + off, " \t\r\n;");
+
+			while (sl > skip && (sql[off + sl - 1] == ';' || sql[off + sl - 1] == ' ' ||
+							  sql[off + sl - 1] == '\n' || sql[off + sl - 1] == '\t' ||
+							  sql[off + sl - 1] == '\r'))
+				sl--;
+			pgmm_buf_printf(err, "ddl: statement %d of the body (%.*s%s) %s; pgmm runs the body inside "
+							"its own transaction on every master and commits it with a two-phase "
+							"commit, so a body may not contain transaction control (BEGIN, COMMIT, "
+							"ROLLBACK, SAVEPOINT, RELEASE, PREPARE TRANSACTION, COMMIT/ROLLBACK "
+							"PREPARED): remove it; nothing was run",
+							n, (int) (sl - skip > 60 ? 60 : sl - skip), sql + off + skip,
+							sl - skip > 60 ? "..." : "", why);
+			pgmm_stmt_free(st);
+			return -1;
+		}
+		if (st->first_end == 0 || st->first_end > len - off)
+		{
+			pgmm_stmt_free(st);
+			break;
+		}
+		off += st->first_end;
+		pgmm_stmt_free(st);
+	}
+	return 0;
+}
 
 static int
 ddl_body(PGMMadmin *a, void *arg)
@@ -30,12 +125,22 @@ ddl_body(PGMMadmin *a, void *arg)
 
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		{
+			admin_note_failure(a, i, r);
 			pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
 			pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
 			PQclear(r);
 			return -1;
 		}
 		PQclear(r);
+		/* the body must leave pgmm's transaction open (a COMMIT hidden in
+		 * a function, a procedure, ... would end it) */
+		if (PQtransactionStatus(a->nodes[i].conn) != PQTRANS_INTRANS)
+		{
+			pgmm_buf_printf(&a->err, "master %s: the ddl body ended pgmm's transaction (it may not "
+							"contain transaction control); the catalog change is abandoned",
+							a->nodes[i].name);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -45,11 +150,9 @@ pgmm_admin_ddl(PGMMadmin *a, const char *sql)
 {
 	if (a == NULL)
 		return -1;
-	if (sql == NULL || sql[strspn(sql, " \t\r\n;")] == '\0')
-	{
-		admin_seterr(a, "ddl: no SQL statement given");
+	pgmm_buf_reset(&a->err);
+	if (admin_ddl_check_body(sql, &a->err) < 0)
 		return -1;
-	}
 	if (admin_catalog_change(a, ddl_body, (void *) sql) < 0)
 		return -1;
 	admin_notice(a, "applied on %d masters", a->nnodes);

@@ -27,9 +27,12 @@ static const char usage_text[] =
 	"  pgmm [-d CONNINFO] recover     finish two-phase commits a failure left open\n"
 	"  pgmm [-d CONNINFO] uninstall   remove pgmm from every master (rows stay)\n"
 	"  pgmm --version | --help\n"
-	"-d names any one master (default: $PGMM_CONNINFO); pgmm finds the others in its catalog.\n";
+	"-d names any one master (default: $PGMM_CONNINFO); pgmm finds the others in its catalog.\n"
+	"--lock-timeout MS (before the command): how long a catalog change waits for a lock\n"
+	"  (default 10000 ms); past it the change fails and names who holds the lock.\n";
 
 static int quiet;
+static int lock_timeout_ms = -1;
 
 static void
 print_notice(void *arg, const char *msg)
@@ -126,6 +129,12 @@ connect_admin(const char *conninfo)
 		return NULL;
 	}
 	pgmm_admin_set_notice(a, print_notice, NULL);
+	if (lock_timeout_ms > 0 && pgmm_admin_set_lock_timeout(a, lock_timeout_ms) < 0)
+	{
+		fprintf(stderr, "pgmm: %s\n", pgmm_admin_error(a));
+		pgmm_admin_finish(a);
+		return NULL;
+	}
 	return a;
 }
 
@@ -143,6 +152,20 @@ main(int argc, char **argv)
 		{
 			conninfo = argv[i + 1];
 			i += 2;
+		}
+		else if (strcmp(argv[i], "--lock-timeout") == 0 || strncmp(argv[i], "--lock-timeout=", 15) == 0)
+		{
+			const char *v = argv[i][14] == '=' ? argv[i] + 15 : (i + 1 < argc ? argv[i + 1] : NULL);
+			char *end;
+			long ms;
+
+			if (v == NULL)
+				return usage("--lock-timeout takes a number of milliseconds");
+			ms = strtol(v, &end, 10);
+			if (end == v || *end != '\0' || ms < 1 || ms > 3600000)
+				return usage("--lock-timeout takes a number of milliseconds from 1 to 3600000");
+			lock_timeout_ms = (int) ms;
+			i += argv[i][14] == '=' ? 1 : 2;
 		}
 		else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
 		{

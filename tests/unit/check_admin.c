@@ -12,6 +12,56 @@
 
 #include "admin_int.h"
 
+/* ------------------------------------------------------------ ddl body */
+
+static void
+ddl_body_is(const char *sql, int want_ok, const char *want_in_err)
+{
+	pgmm_buf err;
+	int rc;
+
+	pgmm_buf_init(&err);
+	rc = admin_ddl_check_body(sql, &err);
+	ck_assert_msg((rc == 0) == want_ok, "<%s>: rc %d (%s)", sql ? sql : "(null)", rc,
+				  err.data ? err.data : "");
+	if (want_in_err)
+		ck_assert_msg(err.data && strstr(err.data, want_in_err), "<%s>: error <%s> lacks <%s>",
+					  sql ? sql : "(null)", err.data ? err.data : "", want_in_err);
+	pgmm_buf_free(&err);
+}
+
+START_TEST(test_ddl_check_body)
+{
+	/* allowed */
+	ddl_body_is("CREATE TABLE t (a int)", 1, NULL);
+	ddl_body_is("CREATE TABLE t (a int); CREATE INDEX ON t (a);", 1, NULL);
+	ddl_body_is("ALTER TABLE t ADD COLUMN b text DEFAULT 'COMMIT; BEGIN'", 1, NULL);
+	ddl_body_is("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END; DROP TABLE x", 1, NULL);
+	ddl_body_is("COMMENT ON TABLE t IS $$ROLLBACK;$$; -- COMMIT\n/* BEGIN; */ LOCK TABLE t", 1, NULL);
+	ddl_body_is("SET LOCAL statement_timeout = 0; CREATE TABLE t (a int)", 1, NULL);
+	/* refused, wherever they are */
+	ddl_body_is(NULL, 0, "no SQL statement");
+	ddl_body_is(" ;; ", 0, "no SQL statement");
+	ddl_body_is("BEGIN; CREATE TABLE t (a int); COMMIT", 0, "statement 1 of the body (BEGIN) starts");
+	ddl_body_is("CREATE TABLE t (a int); COMMIT", 0, "statement 2 of the body (COMMIT) ends");
+	ddl_body_is("COMMIT", 0, "(COMMIT) ends");
+	ddl_body_is("create table t (a int);;  end;", 0, "statement 2 of the body (end)");
+	ddl_body_is("CREATE TABLE t (a int); ROLLBACK", 0, "(ROLLBACK) ends");
+	ddl_body_is("CREATE TABLE t (a int); ABORT", 0, "(ABORT) ends");
+	ddl_body_is("START TRANSACTION", 0, "starts a transaction");
+	ddl_body_is("CREATE TABLE t (a int); PREPARE TRANSACTION 'x'", 0, "prepares the transaction");
+	ddl_body_is("COMMIT PREPARED 'x'", 0, "decides a prepared transaction");
+	ddl_body_is("ROLLBACK PREPARED 'x'", 0, "decides a prepared transaction");
+	ddl_body_is("SAVEPOINT s; CREATE TABLE t (a int)", 0, "savepoint");
+	ddl_body_is("CREATE TABLE t (a int); RELEASE s", 0, "savepoint");
+	ddl_body_is("CREATE TABLE t (a int); ROLLBACK TO SAVEPOINT s", 0, "savepoint");
+	ddl_body_is("COMMIT AND CHAIN", 0, "ends the transaction");
+	ddl_body_is("CREATE TABLE t (a text DEFAULT 'x", 0, "cannot read the body");
+	ddl_body_is("CREATE TABLE t (a int); /* unterminated", 0, "unterminated /* comment");
+	ddl_body_is("CREATE TABLE t (a int)/* c */;COMMIT/* d */", 0, "nothing was run");
+}
+END_TEST
+
 /* ------------------------------------------------------------ catalog SQL */
 
 static void
@@ -760,6 +810,7 @@ admin_suite(void)
 	tcase_add_test(tc, test_build_distribute_refusals);
 	tcase_add_test(tc, test_id_seq_floor);
 	tcase_add_test(tc, test_stmts_list);
+	tcase_add_test(tc, test_ddl_check_body);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("status");
 	tcase_add_test(tc, test_status_json);
