@@ -222,6 +222,8 @@ admin_query(PGMMadmin *a, int i, const char *sql, ExecStatusType want)
 		admin_note_failure(a, i, r);
 		pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
 		pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
+		if (r && PQresultErrorMessage(r)[0] == '\0')
+			pgmm_buf_printf(&a->err, "unexpected result %s", PQresStatus(PQresultStatus(r)));
 		PQclear(r);
 		return NULL;
 	}
@@ -247,10 +249,23 @@ admin_query_params(PGMMadmin *a, int i, const char *sql, int n, const char *cons
 int
 admin_run(PGMMadmin *a, int i, const char *sql)
 {
-	PGresult *r = admin_query(a, i, sql, PGRES_COMMAND_OK);
+	PGresult *r;
 
-	if (r == NULL)
+	if (a->nodes[i].conn == NULL)
+		return pgmm_exec_cmd(NULL, a->nodes[i].name, sql, &a->err);
+	/* A command or a query: the last result of a multi-statement string
+	 * may be either. */
+	r = PQexec(a->nodes[i].conn, sql);
+	if (r == NULL || (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK))
+	{
+		admin_note_failure(a, i, r);
+		pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
+		pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
+		if (r && PQresultErrorMessage(r)[0] == '\0')
+			pgmm_buf_printf(&a->err, "unexpected result %s", PQresStatus(PQresultStatus(r)));
+		PQclear(r);
 		return -1;
+	}
 	PQclear(r);
 	return 0;
 }

@@ -2,8 +2,15 @@
 lock_timeout and a lost PREPARE answer, pgmm drop, verify's checksum and
 report, status's STALLED rule.  Real masters, no mocks.
 """
+import json
+import os
+import signal
+import subprocess
+import time
+
 import pytest
 
+from conftest import PGMM, pgmm, psql, wait_until
 from test_admin import setup_notes
 
 
@@ -50,3 +57,112 @@ def test_ddl_body_with_transaction_control_is_refused(cluster, body):
     assert prepared_everywhere(cl) == {n: "" for n in cl.names}
     after = cl.all("SELECT epoch FROM pgmm.cluster")
     assert set(after.values()) == {str(int(epochs[cl.names[0]]) + 1)}
+
+
+# ---------------------------------------------------------------- B: lock_timeout, a lost PREPARE answer
+
+def test_ddl_blocked_by_a_session_fails_within_lock_timeout_naming_it(cluster):
+    cl = cluster
+    cl.init()
+    cl.pgmm("ddl", "CREATE TABLE lk (id int PRIMARY KEY)")
+    epochs = cl.all("SELECT epoch FROM pgmm.cluster")
+    m2 = cl.names[1]
+    blocker = subprocess.Popen(["psql", "-X", "-q", "-d", cl.conninfo[m2] + " application_name=lk_blocker",
+                                "-c", "BEGIN; LOCK TABLE lk IN ACCESS SHARE MODE; SELECT pg_sleep(60)"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: cl.sql(m2, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'lk_blocker' "
+                                      "AND wait_event = 'PgSleep'") == "1", what="the blocker to hold its lock")
+        t0 = time.time()
+        p = pgmm("--lock-timeout", "1500", "-d", cl.conninfo[cl.names[0]], "ddl",
+                 "ALTER TABLE lk ADD COLUMN v text", check=False)
+        took = time.time() - t0
+        assert p.returncode == 1, p.stderr
+        assert took < 15, took
+        assert "lock_timeout 1500 ms" in p.stderr, p.stderr
+        assert "master %s" % m2 in p.stderr and "'lk_blocker'" in p.stderr and "session pid" in p.stderr, p.stderr
+        assert "pg_sleep" in p.stderr and "nothing was changed on any master" in p.stderr, p.stderr
+    finally:
+        blocker.kill()
+        blocker.wait()
+        cl.sql(m2, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'lk_blocker'")
+        wait_until(lambda: cl.sql(m2, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'lk_blocker'")
+                   == "0", what="the blocker to go")
+    assert cl.all("SELECT epoch FROM pgmm.cluster") == epochs
+    assert prepared_everywhere(cl) == {n: "" for n in cl.names}
+    # bad values are refused before connecting
+    for bad in ("0", "-5", "abc", "3600001", ""):
+        p = pgmm("--lock-timeout", bad, "-d", cl.conninfo[cl.names[0]], "status", check=False)
+        assert p.returncode == 2 and "--lock-timeout" in p.stderr, (bad, p.stderr)
+    cl.pgmm("ddl", "ALTER TABLE lk ADD COLUMN v text")
+
+
+def postmaster_pid(name):
+    with open(os.path.join(os.environ["PGMM_CLUSTER_DIR"], name, "data", "postmaster.pid")) as f:
+        return int(f.readline())
+
+
+def test_lost_decider_prepare_answer_is_in_doubt_then_lock_timeout_then_recover(cluster):
+    cl = cluster
+    cl.init()
+    cl.pgmm("ddl", "CREATE TABLE base (id int PRIMARY KEY)")
+    decider = sorted(cl.names)[-1]
+    srv = cl.server_conninfo[decider]
+    epoch0 = int(cl.sql(cl.names[0], "SELECT epoch FROM pgmm.cluster"))
+    psql(srv, "ALTER SYSTEM SET synchronous_standby_names = 'pgmm_no_such_standby'")
+    psql(srv, "SELECT pg_reload_conf()")
+    restarted = False
+    try:
+        ddl = subprocess.Popen([PGMM, "-d", cl.conninfo[cl.names[0]], "ddl", "CREATE TABLE lost (a int)"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # The decider's PREPARE TRANSACTION is durable and waits for the standby.
+        wait_until(lambda: cl.sql(decider, "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep' "
+                                           "AND datname = current_database()") == "1",
+                   what="the decider's PREPARE to wait for synchronous replication")
+        gid = cl.sql(decider, "SELECT gid FROM pg_prepared_xacts WHERE database = current_database()")
+        assert gid.startswith("pgmm:c:%d:" % (epoch0 + 1)) and gid.endswith(":" + decider), gid
+        os.kill(postmaster_pid(decider), signal.SIGKILL)
+        out, err = ddl.communicate(timeout=120)
+        assert ddl.returncode == 1, (out, err)
+        assert "UNKNOWN" in err and "IN DOUBT" in err and decider in err and gid in err, err
+        assert "pgmm recover" in err, err
+        # Restart the master (its orphaned backends exit first), then reset the setting.
+        wait_until(lambda: start_ok(cl, decider), timeout=60, what="the decider to restart")
+        psql(srv, "ALTER SYSTEM RESET synchronous_standby_names")
+        psql(srv, "SELECT pg_reload_conf()")
+        restarted = True
+        # status lists the prepared transaction on the decider
+        st = json.loads(cl.pgmm("status", "--json").stdout)
+        gids = [(p["master"], p["gid"]) for p in st["prepared_transactions"]]
+        assert (decider, gid) in gids, st["prepared_transactions"]
+        # the next change fails within the lock timeout with a clear error, never hangs
+        t0 = time.time()
+        p = pgmm("--lock-timeout", "2000", "-d", cl.conninfo[cl.names[0]], "ddl", "CREATE TABLE after_lost (a int)",
+                 check=False)
+        assert time.time() - t0 < 30
+        assert p.returncode == 1, p.stderr
+        assert "lock" in p.stderr and "prepared transaction 'pgmm:c:%d:" % (epoch0 + 1) in p.stderr, p.stderr
+        assert "pgmm recover" in p.stderr, p.stderr
+        # recover: the decider holds its part, so the change commits everywhere
+        cl.pgmm("recover")
+        assert prepared_everywhere(cl) == {n: "" for n in cl.names}
+        assert set(cl.all("SELECT epoch FROM pgmm.cluster").values()) == {str(epoch0 + 1)}
+        assert set(cl.all("SELECT to_regclass('lost') IS NOT NULL AND to_regclass('after_lost') IS NULL").values()) == {"t"}
+        cl.pgmm("ddl", "CREATE TABLE after_lost (a int)")
+        assert set(cl.all("SELECT epoch FROM pgmm.cluster").values()) == {str(epoch0 + 2)}
+    finally:
+        if not restarted:
+            try:
+                start_ok(cl, decider)
+                psql(srv, "ALTER SYSTEM RESET synchronous_standby_names")
+                psql(srv, "SELECT pg_reload_conf()")
+            except Exception:
+                pass
+
+
+def start_ok(cl, name):
+    try:
+        cl.start_node(name)
+        return cl.sql(name, "SELECT 1") == "1"
+    except Exception:
+        return False
