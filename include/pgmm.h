@@ -254,6 +254,13 @@ PGMM_EXPORT int pgmm_admin_recover(PGMMadmin *adm, int *resolved) PGMM_WARN_UNUS
 /* Compare every pgmm table across masters (row count and content hash per
  * shard); a malloc'd report, *diverged set to the number of differences. */
 PGMM_EXPORT char *pgmm_admin_verify(PGMMadmin *adm, int *diverged);
+/* The same as JSON when json is non-zero: {"tables": [{"table", "differences":
+ * [{"shard", "owner", "master", "owner_rows", "master_rows", "differing_rows",
+ * "first_keys": [...]}], "rows", "shards", "identical"}], "masters",
+ * "differences"}.  A shard's copy on each master is compared with its
+ * owner's; the keys are the distribution key, else the primary key, else
+ * the whole row. */
+PGMM_EXPORT char *pgmm_admin_verify_json(PGMMadmin *adm, int json, int *diverged);
 /* Remove pgmm from every reachable master: subscriptions, publication and
  * catalog (tables and their rows stay). */
 PGMM_EXPORT int pgmm_admin_uninstall(PGMMadmin *adm) PGMM_WARN_UNUSED;

@@ -271,4 +271,16 @@ void admin_report_json(const admin_report *r, pgmm_buf *out);
 /* Append s as a JSON string. */
 void admin_json_str(pgmm_buf *b, const char *s);
 
+/* verify: the per-shard checksum query of a table (qualified, quoted), and
+ * the per-row (key text, row md5) query of one shard (keys: key column
+ * names, unquoted; none: the whole row is the key). */
+void admin_build_verify_checksum(pgmm_buf *b, const char *qualified);
+void admin_build_verify_rows(pgmm_buf *b, const char *shard, const char *const *keys, int nkeys);
+/* Merge two (key, hash) lists sorted by key (strcmp; NULL keys as ""): the
+ * number of keys whose rows differ (missing on one side or another hash),
+ * and the first maxkeys of them in first (pointers into ka/kb). */
+int admin_verify_diff(const char *const *ka, const char *const *ha, int na,
+                      const char *const *kb, const char *const *hb, int nb,
+                      int maxkeys, const char **first, int *nfirst);
+
 #endif

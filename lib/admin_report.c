@@ -719,12 +719,251 @@ pgmm_admin_recover(PGMMadmin *a, int *resolved)
 
 /* ------------------------------------------------------------ verify */
 
-char *
-pgmm_admin_verify(PGMMadmin *a, int *diverged)
+/*
+ * The checksum of every shard of table `qualified` on one master: shard
+ * name, rows, md5 of the sorted md5s of the rows.  The row is hashed as the
+ * whole-row value of the relation alias (ROW(r.*)), and the shard is read
+ * through the alias too (r.tableoid): a two-part name is always the
+ * relation's, so no column (not even one called r, x or "select") can take
+ * the row's place.
+ */
+void
+admin_build_verify_checksum(pgmm_buf *b, const char *qualified)
 {
-	pgmm_buf out;
+	pgmm_buf_printf(b, "SELECT (SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
+	                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = g.t), g.n, g.h FROM ("
+	                "SELECT r.tableoid AS t, pg_catalog.count(*) AS n, "
+	                "pg_catalog.md5(pg_catalog.string_agg(pg_catalog.md5(ROW(r.*)::text), '' "
+	                "ORDER BY pg_catalog.md5(ROW(r.*)::text))) AS h FROM %s AS r GROUP BY 1) AS g ORDER BY 1", qualified);
+}
+
+/*
+ * Every row of one shard: its key as text (keys: the key columns, NULL or
+ * none for the whole row), the md5 of the row, ordered by key then hash in
+ * byte order (so that two masters' lists merge with strcmp).
+ */
+void
+admin_build_verify_rows(pgmm_buf *b, const char *shard, const char *const *keys, int nkeys)
+{
+	int k;
+
+	pgmm_buf_append(b, "SELECT ");
+	if (nkeys <= 0)
+		pgmm_buf_append(b, "ROW(r.*)::text");
+	else if (nkeys == 1)
+	{
+		pgmm_buf_append(b, "(r.");
+		pgmm_buf_ident(b, keys[0]);
+		pgmm_buf_append(b, ")::text");
+	}
+	else
+	{
+		pgmm_buf_append(b, "ROW(");
+		for (k = 0; k < nkeys; k++)
+		{
+			pgmm_buf_append(b, k ? ", r." : "r.");
+			pgmm_buf_ident(b, keys[k]);
+		}
+		pgmm_buf_append(b, ")::text");
+	}
+	pgmm_buf_printf(b, " AS k, pg_catalog.md5(ROW(r.*)::text) AS h FROM ONLY %s AS r ORDER BY 1 COLLATE \"C\", 2", shard);
+}
+
+static int
+strcmp_null(const char *x, const char *y)
+{
+	return strcmp(x ? x : "", y ? y : "");
+}
+
+int
+admin_verify_diff(const char *const *ka, const char *const *ha, int na,
+                  const char *const *kb, const char *const *hb, int nb,
+                  int maxkeys, const char **first, int *nfirst)
+{
+	int i = 0, j = 0, n = 0;
+
+	*nfirst = 0;
+	while (i < na || j < nb)
+	{
+		const char *key;
+		int c = i >= na ? 1 : j >= nb ? -1 : strcmp_null(ka[i], kb[j]);
+
+		if (c == 0 && strcmp_null(ha[i], hb[j]) == 0)
+		{
+			i++, j++;
+			continue;
+		}
+		if (c == 0)
+			key = ka[i], i++, j++;
+		else if (c < 0)
+			key = ka[i++];
+		else
+			key = kb[j++];
+		/* a key counted once even when several rows carry it */
+		if (*nfirst > 0 && strcmp_null(first[*nfirst - 1], key) == 0)
+			continue;
+		if (n > 0 && *nfirst == maxkeys && strcmp_null(first[maxkeys - 1], key) == 0)
+			continue;
+		n++;
+		if (*nfirst < maxkeys)
+			first[(*nfirst)++] = key;
+	}
+	return n;
+}
+
+#define VERIFY_FIRST_KEYS 5
+
+/* Tables with what verify needs: qualified name, kind, key columns as a
+ * text array (the distribution key, else the primary key, else none). */
+static const char verify_tables_sql[] =
+	"SELECT pg_catalog.quote_ident(t.schema_name) || '.' || pg_catalog.quote_ident(t.table_name), t.kind, "
+	"  CASE WHEN t.key_column IS NOT NULL THEN ARRAY[t.key_column] ELSE "
+	"   (SELECT pg_catalog.array_agg(a.attname::text ORDER BY k.ord) FROM pg_catalog.pg_index i "
+	"     CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(att, ord) "
+	"     JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.att "
+	"     WHERE i.indrelid = pg_catalog.to_regclass(pg_catalog.quote_ident(t.schema_name) || '.' || "
+	"       pg_catalog.quote_ident(t.table_name)) AND i.indisprimary) END::text[], "
+	"  t.schema_name, t.table_name, t.owner, t.colocation "
+	"FROM pgmm.tables t ORDER BY 1";
+
+/* The shards of one table with their owner: shard name (schema.name, quoted), owner. */
+static const char verify_shards_sql[] =
+	"SELECT pg_catalog.format('%I.%I', $1::text, $2::text), $3::text "
+	"WHERE $4 = '' "
+	"UNION ALL "
+	"SELECT pg_catalog.format('%I.%I', $1::text, $2::text || '" PGMM_SHARD_SUFFIX "' || s.remainder), s.owner "
+	"FROM pgmm.shards s WHERE $4 <> '' AND s.colocation::text = $4 ORDER BY 1";
+
+/* Parse a text[] literal of identifiers ({a,"b c"}) into keys; returns
+ * the count, or -1 for out of memory. Quoted elements keep their content. */
+static int
+parse_text_array(const char *s, char ***out)
+{
+	char **v = NULL;
+	int n = 0;
+
+	*out = NULL;
+	if (s == NULL || *s != '{')
+		return 0;
+	s++;
+	while (*s && *s != '}')
+	{
+		pgmm_buf e;
+		char **nv;
+
+		pgmm_buf_init(&e);
+		if (*s == '"')
+		{
+			s++;
+			while (*s && *s != '"')
+			{
+				if (*s == '\\' && s[1])
+					s++;
+				pgmm_buf_printf(&e, "%c", *s++);
+			}
+			if (*s == '"')
+				s++;
+		}
+		else
+			while (*s && *s != ',' && *s != '}')
+				pgmm_buf_printf(&e, "%c", *s++);
+		if (*s == ',')
+			s++;
+		nv = realloc(v, (size_t) (n + 1) * sizeof *v);
+		if (nv == NULL)
+		{
+			pgmm_buf_free(&e);
+			break;
+		}
+		v = nv;
+		v[n] = pgmm_buf_take(&e);
+		if (v[n] == NULL)
+			v[n] = strdup("");
+		if (v[n] == NULL)
+			break;
+		n++;
+	}
+	*out = v;
+	return n;
+}
+
+/* Row lists of one shard on masters o (owner) and m: fill the diff. -1 on error. */
+static int
+verify_shard_rows(PGMMadmin *a, int o, int m, const char *shard, char **keys, int nkeys,
+                  int *ndiff, pgmm_buf *firstkeys, pgmm_buf *firstjson)
+{
+	pgmm_buf sql;
+	PGresult *ro, *rm;
+	const char **ka = NULL, **ha = NULL, **kb = NULL, **hb = NULL, *first[VERIFY_FIRST_KEYS];
+	int na, nb, i, nfirst = 0, rc = -1;
+
+	pgmm_buf_init(&sql);
+	admin_build_verify_rows(&sql, shard, (const char *const *) keys, nkeys);
+	ro = admin_query(a, o, pgmm_buf_str(&sql), PGRES_TUPLES_OK);
+	rm = ro ? admin_query(a, m, pgmm_buf_str(&sql), PGRES_TUPLES_OK) : NULL;
+	pgmm_buf_free(&sql);
+	if (ro == NULL || rm == NULL)
+		goto done;
+	na = PQntuples(ro);
+	nb = PQntuples(rm);
+	ka = calloc((size_t) na + 1, sizeof *ka);
+	ha = calloc((size_t) na + 1, sizeof *ha);
+	kb = calloc((size_t) nb + 1, sizeof *kb);
+	hb = calloc((size_t) nb + 1, sizeof *hb);
+	if (!ka || !ha || !kb || !hb)
+	{
+		admin_seterr(a, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < na; i++)
+	{
+		ka[i] = PQgetisnull(ro, i, 0) ? NULL : PQgetvalue(ro, i, 0);
+		ha[i] = PQgetvalue(ro, i, 1);
+	}
+	for (i = 0; i < nb; i++)
+	{
+		kb[i] = PQgetisnull(rm, i, 0) ? NULL : PQgetvalue(rm, i, 0);
+		hb[i] = PQgetvalue(rm, i, 1);
+	}
+	*ndiff = admin_verify_diff(ka, ha, na, kb, hb, nb, VERIFY_FIRST_KEYS, first, &nfirst);
+	for (i = 0; i < nfirst; i++)
+	{
+		pgmm_buf_printf(firstkeys, "%s%s", i ? ", " : "", first[i] ? first[i] : "NULL");
+		pgmm_buf_append(firstjson, i ? ", " : "");
+		if (first[i])
+			admin_json_str(firstjson, first[i]);
+		else
+			pgmm_buf_append(firstjson, "null");
+	}
+	rc = 0;
+done:
+	free(ka);
+	free(ha);
+	free(kb);
+	free(hb);
+	PQclear(ro);
+	PQclear(rm);
+	return rc;
+}
+
+/* Row of shard `shard` in a checksum result; -1 when the shard has no rows there. */
+static int
+checksum_row(const PGresult *r, const char *shard)
+{
+	int i;
+
+	for (i = 0; r && i < PQntuples(r); i++)
+		if (strcmp(PQgetvalue(r, i, 0), shard) == 0)
+			return i;
+	return -1;
+}
+
+static char *
+verify_run(PGMMadmin *a, int json, int *diverged)
+{
+	pgmm_buf out, js;
 	PGresult *tables;
-	int t, i, bad = 0;
+	int t, i, bad = 0, failed = 0;
 
 	if (diverged)
 		*diverged = 0;
@@ -733,75 +972,150 @@ pgmm_admin_verify(PGMMadmin *a, int *diverged)
 	pgmm_buf_reset(&a->err);
 	if (!admin_require_all(a))
 		return NULL;
-	tables = admin_query(a, a->home, "SELECT pg_catalog.quote_ident(schema_name) || '.' || pg_catalog.quote_ident(table_name), kind "
-	                     "FROM pgmm.tables ORDER BY 1", PGRES_TUPLES_OK);
+	tables = admin_query(a, a->home, verify_tables_sql, PGRES_TUPLES_OK);
 	if (tables == NULL)
 		return NULL;
 	pgmm_buf_init(&out);
-	for (t = 0; t < PQntuples(tables); t++)
+	pgmm_buf_init(&js);
+	pgmm_buf_append(&js, "{\"tables\": [");
+	for (t = 0; t < PQntuples(tables) && !failed; t++)
 	{
 		const char *tbl = PQgetvalue(tables, t, 0);
+		const char *coloc = PQgetisnull(tables, t, 6) ? "" : PQgetvalue(tables, t, 6);
+		const char *sv[4];
 		PGresult **res = calloc((size_t) a->nnodes, sizeof(PGresult *));
+		PGresult *shards = NULL;
+		char **keys = NULL;
+		int nkeys = parse_text_array(PQgetisnull(tables, t, 2) ? NULL : PQgetvalue(tables, t, 2), &keys);
 		pgmm_buf sql;
 		long long rows = 0;
-		int tbad = 0, r;
+		int tbad = 0, s, nshard_json = 0;
 
-		if (res == NULL)
+		sv[0] = PQgetvalue(tables, t, 3);
+		sv[1] = PQgetvalue(tables, t, 4);
+		sv[2] = PQgetisnull(tables, t, 5) ? "" : PQgetvalue(tables, t, 5);
+		sv[3] = coloc;
+		if (res == NULL || nkeys < 0)
 		{
 			admin_seterr(a, "out of memory");
-			PQclear(tables);
-			pgmm_buf_free(&out);
-			return NULL;
+			failed = 1;
+			goto next;
+		}
+		shards = admin_query_params(a, a->home, verify_shards_sql, 4, sv);
+		if (shards == NULL)
+		{
+			failed = 1;
+			goto next;
 		}
 		pgmm_buf_init(&sql);
-		pgmm_buf_printf(&sql, "SELECT x.tableoid::regclass::text, count(*), "
-		                "md5(string_agg(x::text, E'\\n' ORDER BY x::text)) FROM %s x GROUP BY 1 ORDER BY 1", tbl);
-		for (i = 0; i < a->nnodes; i++)
-			res[i] = admin_query(a, i, pgmm_buf_str(&sql), PGRES_TUPLES_OK);
+		admin_build_verify_checksum(&sql, tbl);
+		for (i = 0; i < a->nnodes && !failed; i++)
+			if ((res[i] = admin_query(a, i, pgmm_buf_str(&sql), PGRES_TUPLES_OK)) == NULL)
+				failed = 1;
 		pgmm_buf_free(&sql);
-		for (i = 0; i < a->nnodes; i++)
-			if (res[i] == NULL)
-				tbad = -1;
-		if (tbad == 0)
+		if (failed)
+			goto next;
+		pgmm_buf_printf(&js, "%s{\"table\": ", t ? ", " : "");
+		admin_json_str(&js, tbl);
+		pgmm_buf_append(&js, ", \"differences\": [");
+		for (s = 0; s < PQntuples(shards) && !failed; s++)
 		{
-			for (r = 0; r < PQntuples(res[0]); r++)
-				rows += atoll(PQgetvalue(res[0], r, 1));
-			for (i = 1; i < a->nnodes; i++)
+			const char *shard = PQgetvalue(shards, s, 0);
+			int o = admin_node_index(a, PQgetvalue(shards, s, 1));
+			int ro, rm;
+
+			if (o < 0)
+				o = a->home;
+			ro = checksum_row(res[o], shard);
+			if (ro >= 0)
+				rows += atoll(PQgetvalue(res[o], ro, 1));
+			for (i = 0; i < a->nnodes && !failed; i++)
 			{
-				int same = PQntuples(res[i]) == PQntuples(res[0]);
+				long long no, nm;
+				int ndiff = 0;
+				pgmm_buf fk, fj;
 
-				for (r = 0; same && r < PQntuples(res[0]); r++)
-					same = strcmp(PQgetvalue(res[i], r, 0), PQgetvalue(res[0], r, 0)) == 0 &&
-						strcmp(PQgetvalue(res[i], r, 1), PQgetvalue(res[0], r, 1)) == 0 &&
-						strcmp(PQgetvalue(res[i], r, 2), PQgetvalue(res[0], r, 2)) == 0;
-				if (!same)
+				if (i == o)
+					continue;
+				rm = checksum_row(res[i], shard);
+				if (ro < 0 && rm < 0)
+					continue;
+				if (ro >= 0 && rm >= 0 && strcmp(PQgetvalue(res[o], ro, 1), PQgetvalue(res[i], rm, 1)) == 0 &&
+				    strcmp(PQgetvalue(res[o], ro, 2), PQgetvalue(res[i], rm, 2)) == 0)
+					continue;
+				no = ro >= 0 ? atoll(PQgetvalue(res[o], ro, 1)) : 0;
+				nm = rm >= 0 ? atoll(PQgetvalue(res[i], rm, 1)) : 0;
+				pgmm_buf_init(&fk);
+				pgmm_buf_init(&fj);
+				if (verify_shard_rows(a, o, i, shard, keys, nkeys, &ndiff, &fk, &fj) < 0)
 				{
-					long long other = 0;
-
-					for (r = 0; r < PQntuples(res[i]); r++)
-						other += atoll(PQgetvalue(res[i], r, 1));
-					pgmm_buf_printf(&out, "%s: DIFFERS between %s (%lld rows) and %s (%lld rows)\n", tbl,
-					                a->nodes[0].name, rows, a->nodes[i].name, other);
-					tbad++;
+					failed = 1;
+					pgmm_buf_free(&fk);
+					pgmm_buf_free(&fj);
+					break;
 				}
+				pgmm_buf_printf(&out, "%s: DIFFERS: shard %s on %s differs from its owner %s: %d row(s) differ "
+				                "(%s: %lld rows, %s: %lld rows); first keys: %s\n", tbl, shard, a->nodes[i].name,
+				                a->nodes[o].name, ndiff, a->nodes[o].name, no, a->nodes[i].name, nm,
+				                fk.len ? pgmm_buf_str(&fk) : "(none)");
+				pgmm_buf_append(&js, nshard_json++ ? ", {\"shard\": " : "{\"shard\": ");
+				admin_json_str(&js, shard);
+				pgmm_buf_append(&js, ", \"owner\": ");
+				admin_json_str(&js, a->nodes[o].name);
+				pgmm_buf_append(&js, ", \"master\": ");
+				admin_json_str(&js, a->nodes[i].name);
+				pgmm_buf_printf(&js, ", \"owner_rows\": %lld, \"master_rows\": %lld, \"differing_rows\": %d, "
+				                "\"first_keys\": [%s]}", no, nm, ndiff, fj.len ? pgmm_buf_str(&fj) : "");
+				pgmm_buf_free(&fk);
+				pgmm_buf_free(&fj);
+				tbad++;
 			}
+		}
+		if (!failed)
+		{
+			pgmm_buf_printf(&js, "], \"rows\": %lld, \"shards\": %d, \"identical\": %s}", rows,
+			                PQntuples(shards), tbad ? "false" : "true");
 			if (tbad == 0)
 				pgmm_buf_printf(&out, "%s: %lld rows in %d partitions, identical on %d masters\n", tbl, rows,
-				                PQntuples(res[0]), a->nnodes);
-			bad += tbad;
+				                PQntuples(shards), a->nnodes);
 		}
-		for (i = 0; i < a->nnodes; i++)
+		bad += tbad;
+next:
+		for (i = 0; res && i < a->nnodes; i++)
 			PQclear(res[i]);
 		free(res);
-		if (tbad < 0)
-		{
-			PQclear(tables);
-			pgmm_buf_free(&out);
-			return NULL;
-		}
+		PQclear(shards);
+		for (i = 0; i < nkeys; i++)
+			free(keys[i]);
+		free(keys);
 	}
 	PQclear(tables);
+	if (failed)
+	{
+		pgmm_buf_free(&out);
+		pgmm_buf_free(&js);
+		return NULL;
+	}
+	pgmm_buf_printf(&js, "], \"masters\": %d, \"differences\": %d}\n", a->nnodes, bad);
 	if (diverged)
 		*diverged = bad;
+	if (json)
+	{
+		pgmm_buf_free(&out);
+		return pgmm_buf_take(&js);
+	}
+	pgmm_buf_free(&js);
 	return pgmm_buf_take(&out);
+}
+
+char *
+pgmm_admin_verify(PGMMadmin *a, int *diverged)
+{
+	return verify_run(a, 0, diverged);
+}
+
+char *
+pgmm_admin_verify_json(PGMMadmin *a, int json, int *diverged)
+{
+	return verify_run(a, json, diverged);
 }

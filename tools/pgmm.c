@@ -23,7 +23,7 @@ static const char usage_text[] =
 	"  pgmm [-d CONNINFO] reference TABLE [--owner NAME]\n"
 	"  pgmm [-d CONNINFO] distribute TABLE COLUMN [--shards S] [--colocate-with TABLE]\n"
 	"  pgmm [-d CONNINFO] status [--json]\n"
-	"  pgmm [-d CONNINFO] verify      compare every pgmm table across masters\n"
+	"  pgmm [-d CONNINFO] verify [--json]  compare every shard with its owner's copy\n"
 	"  pgmm [-d CONNINFO] recover     finish two-phase commits a failure left open\n"
 	"  pgmm [-d CONNINFO] uninstall   remove pgmm from every master (rows stay)\n"
 	"  pgmm --version | --help\n"
@@ -281,7 +281,15 @@ main(int argc, char **argv)
 	else if (strcmp(command, "verify") == 0)
 	{
 		int diverged = 0;
-		char *s = pgmm_admin_verify(a, &diverged);
+		int json = i < argc && strcmp(argv[i], "--json") == 0;
+		char *s;
+
+		if (i + json < argc)
+		{
+			pgmm_admin_finish(a);
+			return usage("verify: unexpected argument");
+		}
+		s = pgmm_admin_verify_json(a, json, &diverged);
 
 		if (s == NULL)
 			rc = -1;

@@ -62,6 +62,69 @@ START_TEST(test_ddl_check_body)
 }
 END_TEST
 
+/* ------------------------------------------------------------ verify */
+
+START_TEST(test_verify_builders)
+{
+	pgmm_buf b;
+	const char *keys[2] = {"id", "a\"b"};
+
+	pgmm_buf_init(&b);
+	admin_build_verify_checksum(&b, "public.\"select\"");
+	/* the row is the alias's whole-row value, never a column's */
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&b), "md5(ROW(r.*)::text)"));
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&b), "FROM public.\"select\" AS r GROUP BY 1"));
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&b), "format('%I.%I', n.nspname, c.relname)"));
+	ck_assert_ptr_null(strstr(pgmm_buf_str(&b), "x::text"));
+	pgmm_buf_reset(&b);
+	admin_build_verify_rows(&b, "s.\"t_s1\"", keys, 1);
+	ck_assert_str_eq(pgmm_buf_str(&b), "SELECT (r.\"id\")::text AS k, pg_catalog.md5(ROW(r.*)::text) AS h "
+					 "FROM ONLY s.\"t_s1\" AS r ORDER BY 1 COLLATE \"C\", 2");
+	pgmm_buf_reset(&b);
+	admin_build_verify_rows(&b, "t", keys, 2);
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&b), "SELECT ROW(r.\"id\", r.\"a\"\"b\")::text AS k"));
+	pgmm_buf_reset(&b);
+	admin_build_verify_rows(&b, "t", NULL, 0);
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&b), "SELECT ROW(r.*)::text AS k"));
+	pgmm_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_verify_diff)
+{
+	const char *ka[] = {"1", "2", "3", "5", "7"}, *ha[] = {"a", "b", "c", "e", "g"};
+	const char *kb[] = {"1", "2", "4", "5", "7", "8"}, *hb[] = {"a", "B", "d", "e", "g", "h"};
+	const char *first[3];
+	int nfirst = -1, n;
+
+	n = admin_verify_diff(ka, ha, 5, kb, hb, 6, 3, first, &nfirst);
+	/* 2 changed, 3 only on a, 4 and 8 only on b */
+	ck_assert_int_eq(n, 4);
+	ck_assert_int_eq(nfirst, 3);
+	ck_assert_str_eq(first[0], "2");
+	ck_assert_str_eq(first[1], "3");
+	ck_assert_str_eq(first[2], "4");
+	n = admin_verify_diff(ka, ha, 5, ka, ha, 5, 3, first, &nfirst);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(nfirst, 0);
+	n = admin_verify_diff(ka, ha, 5, NULL, NULL, 0, 3, first, &nfirst);
+	ck_assert_int_eq(n, 5);
+	ck_assert_int_eq(nfirst, 3);
+	n = admin_verify_diff(NULL, NULL, 0, NULL, NULL, 0, 3, first, &nfirst);
+	ck_assert_int_eq(n, 0);
+	{
+		/* duplicate keys (a table without a key: the row is the key) count once; NULL keys */
+		const char *kc[] = {NULL, "x", "x"}, *hc[] = {"n", "p", "q"};
+		const char *kd[] = {NULL, "x"}, *hd[] = {"m", "p"};
+
+		n = admin_verify_diff(kc, hc, 3, kd, hd, 2, 3, first, &nfirst);
+		ck_assert_int_eq(n, 2);
+		ck_assert_ptr_null(first[0]);
+		ck_assert_str_eq(first[1], "x");
+	}
+}
+END_TEST
+
 /* ------------------------------------------------------------ catalog SQL */
 
 static void
@@ -811,6 +874,8 @@ admin_suite(void)
 	tcase_add_test(tc, test_id_seq_floor);
 	tcase_add_test(tc, test_stmts_list);
 	tcase_add_test(tc, test_ddl_check_body);
+	tcase_add_test(tc, test_verify_builders);
+	tcase_add_test(tc, test_verify_diff);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("status");
 	tcase_add_test(tc, test_status_json);

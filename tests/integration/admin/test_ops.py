@@ -166,3 +166,68 @@ def start_ok(cl, name):
         return cl.sql(name, "SELECT 1") == "1"
     except Exception:
         return False
+
+
+# ---------------------------------------------------------------- D: verify sees every column and says what differs
+
+def behind_pgmms_back(cl, node, stmt):
+    cl.sql(node, "SET session_replication_role = replica; %s" % stmt)
+
+
+def test_verify_names_key_and_master_of_a_changed_reference_row(cluster):
+    cl = cluster
+    cl.init()
+    cl.pgmm("ddl", "CREATE TABLE ref8 (id int PRIMARY KEY, x text, y text)")
+    cl.sql(cl.names[0], "INSERT INTO ref8 SELECT g, 'x' || g, 'y' || g FROM generate_series(1, 50) g")
+    cl.pgmm("reference", "ref8")
+    cl.wait_converged()
+    owner = cl.sql(cl.names[0], "SELECT owner FROM pgmm.tables WHERE table_name = 'ref8'")
+    other = [n for n in cl.names if n != owner][-1]
+    behind_pgmms_back(cl, other, "UPDATE ref8 SET y = 'changed' WHERE id = 17")
+    p = cl.pgmm("verify", check=False)
+    assert p.returncode == 3, p.stdout + p.stderr
+    line = [l for l in p.stdout.splitlines() if "DIFFERS" in l]
+    assert len(line) == 1, p.stdout
+    assert line[0].startswith("public.ref8: DIFFERS") and ("on %s differs from its owner %s" % (other, owner)) in line[0]
+    assert "1 row(s) differ" in line[0] and "first keys: 17" in line[0], line[0]
+    j = json.loads(cl.pgmm("verify", "--json", check=False).stdout)
+    assert j["differences"] == 1 and j["masters"] == len(cl.names)
+    (t,) = [t for t in j["tables"] if t["table"] == "public.ref8"]
+    assert t["identical"] is False
+    assert t["differences"] == [{"shard": "public.ref8", "owner": owner, "master": other, "owner_rows": 50,
+                                 "master_rows": 50, "differing_rows": 1, "first_keys": ["17"]}]
+    # a missing row and an extra row are named too
+    behind_pgmms_back(cl, other, "DELETE FROM ref8 WHERE id = 3; INSERT INTO ref8 VALUES (99, 'x', 'y')")
+    j = json.loads(cl.pgmm("verify", "--json", check=False).stdout)
+    (t,) = [t for t in j["tables"] if t["table"] == "public.ref8"]
+    assert t["differences"][0]["differing_rows"] == 3 and t["differences"][0]["first_keys"] == ["17", "3", "99"]
+    # repaired: identical again
+    behind_pgmms_back(cl, other, "UPDATE ref8 SET y = 'y17' WHERE id = 17; INSERT INTO ref8 VALUES (3, 'x3', 'y3'); "
+                                 "DELETE FROM ref8 WHERE id = 99")
+    p = cl.pgmm("verify")
+    assert "public.ref8: 50 rows in 1 partitions, identical on 3 masters" in p.stdout
+
+
+def test_verify_hashes_the_row_whatever_the_columns_are_called(cluster):
+    cl = cluster
+    cl.init()
+    cl.pgmm("ddl", 'CREATE TABLE hostile (id bigint PRIMARY KEY, x text, "select" text, "a""b" text, r text, g text)')
+    cl.sql(cl.names[0], "INSERT INTO hostile SELECT i, 'x', 's', 'ab', 'r', 'g' FROM generate_series(1, 40) i")
+    cl.pgmm("distribute", "hostile", "id", "--shards", "4")
+    cl.wait_converged()
+    for col, key in (("x", 5), ('"select"', 6), ('"a""b"', 7), ("r", 8), ("g", 9)):
+        rem = int(cl.sql(cl.names[0], "SELECT r FROM generate_series(0, 3) r WHERE satisfies_hash_partition("
+                                      "'hostile'::regclass, 4, r, %d::bigint)" % key))
+        owner = cl.sql(cl.names[0], "SELECT s.owner FROM pgmm.shards s JOIN pgmm.tables t ON t.colocation = s.colocation "
+                                    "WHERE t.table_name = 'hostile' AND s.remainder = %d" % rem)
+        other = [n for n in cl.names if n != owner][0]
+        behind_pgmms_back(cl, other, "UPDATE hostile SET %s = 'changed' WHERE id = %d" % (col, key))
+        j = json.loads(cl.pgmm("verify", "--json", check=False).stdout)
+        (t,) = [t for t in j["tables"] if t["table"] == "public.hostile"]
+        assert t["differences"] == [{"shard": "public.hostile_s%d" % rem, "owner": owner, "master": other,
+                                     "owner_rows": t["differences"][0]["owner_rows"],
+                                     "master_rows": t["differences"][0]["owner_rows"],
+                                     "differing_rows": 1, "first_keys": [str(key)]}], (col, t)
+        behind_pgmms_back(cl, other, "UPDATE hostile SET %s = %s WHERE id = %d"
+                          % (col, "'" + {"x": "x", '"select"': "s", '"a""b"': "ab", "r": "r", "g": "g"}[col] + "'", key))
+        assert cl.pgmm("verify").returncode == 0
