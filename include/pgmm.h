@@ -245,6 +245,11 @@ PGMM_EXPORT int pgmm_admin_reference(PGMMadmin *adm, const char *table,
  * or colocated with another distributed table (colocate_with, may be NULL). */
 PGMM_EXPORT int pgmm_admin_distribute(PGMMadmin *adm, const char *table,
 	const char *column, int shards, const char *colocate_with) PGMM_WARN_UNUSED;
+/* Drop pgmm tables on every master in one catalog change: the tables, their
+ * shards, guards, publication entries and catalog rows.  Tables colocated
+ * with one of them must be in the list too.  Writes to them are locked out
+ * and the subscriptions allowed to catch up before the drop. */
+PGMM_EXPORT int pgmm_admin_drop(PGMMadmin *adm, const char *const *tables, int ntables) PGMM_WARN_UNUSED;
 /* Cluster status as text (json != 0: JSON); malloc'd, free() it; NULL on
  * failure (pgmm_admin_error). */
 PGMM_EXPORT char *pgmm_admin_status(PGMMadmin *adm, int json);

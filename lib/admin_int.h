@@ -196,6 +196,11 @@ long long admin_id_seq_floor(long long maxkey, int slot, long long stride);
  * cannot read.  0 when the body may run, else -1 with err set. */
 int admin_ddl_check_body(const char *sql, pgmm_buf *err);
 
+/* drop: DROP TABLE of the n tables (schema, name; unquoted; only when
+ * drop is non-zero) and their catalog rows; a colocation group left
+ * without tables goes with its shards. */
+void admin_build_drop_tables(admin_stmts *s, const char *const *schemas, const char *const *names, int n, int drop);
+
 /* ------------------------------------------------------------ admin_report.c */
 
 typedef struct admin_master_report

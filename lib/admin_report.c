@@ -749,16 +749,16 @@ admin_build_verify_rows(pgmm_buf *b, const char *shard, const char *const *keys,
 
 	pgmm_buf_append(b, "SELECT ");
 	if (nkeys <= 0)
-		pgmm_buf_append(b, "ROW(r.*)::text");
+		pgmm_buf_append(b, "(ROW(r.*)::text");
 	else if (nkeys == 1)
 	{
-		pgmm_buf_append(b, "(r.");
+		pgmm_buf_append(b, "((r.");
 		pgmm_buf_ident(b, keys[0]);
 		pgmm_buf_append(b, ")::text");
 	}
 	else
 	{
-		pgmm_buf_append(b, "ROW(");
+		pgmm_buf_append(b, "(ROW(");
 		for (k = 0; k < nkeys; k++)
 		{
 			pgmm_buf_append(b, k ? ", r." : "r.");
@@ -766,7 +766,7 @@ admin_build_verify_rows(pgmm_buf *b, const char *shard, const char *const *keys,
 		}
 		pgmm_buf_append(b, ")::text");
 	}
-	pgmm_buf_printf(b, " AS k, pg_catalog.md5(ROW(r.*)::text) AS h FROM ONLY %s AS r ORDER BY 1 COLLATE \"C\", 2", shard);
+	pgmm_buf_printf(b, " COLLATE \"C\") AS k, pg_catalog.md5(ROW(r.*)::text) AS h FROM ONLY %s AS r ORDER BY 1, 2", shard);
 }
 
 static int

@@ -22,6 +22,7 @@ static const char usage_text[] =
 	"  pgmm [-d CONNINFO] ddl 'SQL'\n"
 	"  pgmm [-d CONNINFO] reference TABLE [--owner NAME]\n"
 	"  pgmm [-d CONNINFO] distribute TABLE COLUMN [--shards S] [--colocate-with TABLE]\n"
+	"  pgmm [-d CONNINFO] drop TABLE [TABLE...]  drop pgmm tables (colocated ones together)\n"
 	"  pgmm [-d CONNINFO] status [--json]\n"
 	"  pgmm [-d CONNINFO] verify [--json]  compare every shard with its owner's copy\n"
 	"  pgmm [-d CONNINFO] recover     finish two-phase commits a failure left open\n"
@@ -199,6 +200,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(command, "ddl") != 0 && strcmp(command, "reference") != 0 && strcmp(command, "distribute") != 0 &&
+	    strcmp(command, "drop") != 0 &&
 	    strcmp(command, "status") != 0 && strcmp(command, "verify") != 0 && strcmp(command, "recover") != 0 &&
 	    strcmp(command, "uninstall") != 0)
 	{
@@ -212,12 +214,16 @@ main(int argc, char **argv)
 		return usage("distribute needs TABLE and COLUMN");
 	if (strcmp(command, "reference") == 0 && argc - i < 1)
 		return usage("reference needs TABLE");
+	if (strcmp(command, "drop") == 0 && argc - i < 1)
+		return usage("drop needs at least one TABLE");
 	a = connect_admin(conninfo);
 	if (a == NULL)
 		return conninfo ? 1 : 2;
 
 	if (strcmp(command, "ddl") == 0)
 		rc = pgmm_admin_ddl(a, argv[i]);
+	else if (strcmp(command, "drop") == 0)
+		rc = pgmm_admin_drop(a, (const char *const *) (argv + i), argc - i);
 	else if (strcmp(command, "reference") == 0)
 	{
 		const char *table = argv[i++], *owner = NULL;

@@ -78,14 +78,14 @@ START_TEST(test_verify_builders)
 	ck_assert_ptr_null(strstr(pgmm_buf_str(&b), "x::text"));
 	pgmm_buf_reset(&b);
 	admin_build_verify_rows(&b, "s.\"t_s1\"", keys, 1);
-	ck_assert_str_eq(pgmm_buf_str(&b), "SELECT (r.\"id\")::text AS k, pg_catalog.md5(ROW(r.*)::text) AS h "
-					 "FROM ONLY s.\"t_s1\" AS r ORDER BY 1 COLLATE \"C\", 2");
+	ck_assert_str_eq(pgmm_buf_str(&b), "SELECT ((r.\"id\")::text COLLATE \"C\") AS k, pg_catalog.md5(ROW(r.*)::text) AS h "
+					 "FROM ONLY s.\"t_s1\" AS r ORDER BY 1, 2");
 	pgmm_buf_reset(&b);
 	admin_build_verify_rows(&b, "t", keys, 2);
-	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&b), "SELECT ROW(r.\"id\", r.\"a\"\"b\")::text AS k"));
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&b), "SELECT (ROW(r.\"id\", r.\"a\"\"b\")::text COLLATE \"C\") AS k"));
 	pgmm_buf_reset(&b);
 	admin_build_verify_rows(&b, "t", NULL, 0);
-	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&b), "SELECT ROW(r.*)::text AS k"));
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&b), "SELECT (ROW(r.*)::text COLLATE \"C\") AS k"));
 	pgmm_buf_free(&b);
 }
 END_TEST
@@ -122,6 +122,33 @@ START_TEST(test_verify_diff)
 		ck_assert_ptr_null(first[0]);
 		ck_assert_str_eq(first[1], "x");
 	}
+}
+END_TEST
+
+START_TEST(test_build_drop_tables)
+{
+	admin_stmts s;
+	const char *sch[2] = {"public", "we\"ird"}, *nam[2] = {"t1", "it's"};
+
+	admin_stmts_init(&s);
+	admin_build_drop_tables(&s, sch, nam, 2, 1);
+	ck_assert(admin_stmts_ok(&s));
+	ck_assert_int_eq(s.n, 4);
+	ck_assert_str_eq(s.sql[0], "DROP TABLE \"public\".\"t1\", \"we\"\"ird\".\"it's\"");
+	ck_assert_str_eq(s.sql[1], "DELETE FROM pgmm.tables WHERE (schema_name, table_name) IN "
+					 "(('public', 't1'), ('we\"ird', 'it''s'))");
+	ck_assert_ptr_nonnull(strstr(s.sql[2], "DELETE FROM pgmm.shards"));
+	ck_assert_ptr_nonnull(strstr(s.sql[3], "DELETE FROM pgmm.colocations"));
+	admin_stmts_free(&s);
+	admin_stmts_init(&s);
+	admin_build_drop_tables(&s, sch, nam, 1, 0);
+	ck_assert_int_eq(s.n, 3);
+	ck_assert_str_eq(s.sql[0], "DELETE FROM pgmm.tables WHERE (schema_name, table_name) IN (('public', 't1'))");
+	admin_stmts_free(&s);
+	admin_stmts_init(&s);
+	admin_build_drop_tables(&s, sch, nam, 0, 1);
+	ck_assert_int_eq(s.n, 0);
+	admin_stmts_free(&s);
 }
 END_TEST
 
@@ -876,6 +903,7 @@ admin_suite(void)
 	tcase_add_test(tc, test_ddl_check_body);
 	tcase_add_test(tc, test_verify_builders);
 	tcase_add_test(tc, test_verify_diff);
+	tcase_add_test(tc, test_build_drop_tables);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("status");
 	tcase_add_test(tc, test_status_json);

@@ -231,3 +231,76 @@ def test_verify_hashes_the_row_whatever_the_columns_are_called(cluster):
         behind_pgmms_back(cl, other, "UPDATE hostile SET %s = %s WHERE id = %d"
                           % (col, "'" + {"x": "x", '"select"': "s", '"a""b"': "ab", "r": "r", "g": "g"}[col] + "'", key))
         assert cl.pgmm("verify").returncode == 0
+
+
+# ---------------------------------------------------------------- C: pgmm drop
+
+def publication_tables(cl, node, like):
+    return cl.sql(node, "SELECT count(*) FROM pg_publication_tables WHERE tablename LIKE '%s'" % like)
+
+
+def test_drop_distributed_table_everywhere_and_replication_goes_on(cluster):
+    cl = cluster
+    setup_notes(cl)
+    cl.pgmm("ddl", "CREATE TABLE solo (id int PRIMARY KEY, v text)")
+    cl.sql(cl.names[0], "INSERT INTO solo SELECT g, 'v' || g FROM generate_series(1, 200) g")
+    cl.pgmm("distribute", "solo", "id", "--shards", "8")
+    cl.wait_converged()
+    for n in cl.names:
+        assert int(publication_tables(cl, n, "solo%")) > 0
+    epoch = int(cl.sql(cl.names[0], "SELECT epoch FROM pgmm.cluster"))
+    # refusals change nothing
+    for args, msg in ((["drop", "expedientes"], "colocated with public.documentos"),
+                      (["drop", "nosuch"], "not a table pgmm manages"),
+                      (["drop", "solo", "nosuch"], "not a table pgmm manages"),
+                      (["drop", "pgmm.cluster"], "not a table pgmm manages"),
+                      (["drop", ""], "empty"),
+                      (["ddl", "DROP TABLE expedientes CASCADE"], "colocated with it")):
+        p = cl.pgmm(*args, check=False)
+        assert p.returncode != 0 and msg in p.stderr, (args, p.stderr)
+    assert set(cl.all("SELECT epoch FROM pgmm.cluster").values()) == {str(epoch)}
+    assert set(cl.all("SELECT to_regclass('solo') IS NOT NULL AND to_regclass('expedientes') IS NOT NULL").values()) == {"t"}
+    # the drop
+    cl.pgmm("drop", "solo")
+    for n in cl.names:
+        assert cl.sql(n, "SELECT count(*) FROM pg_class WHERE relname ~ '^solo'") == "0"
+        assert publication_tables(cl, n, "solo%") == "0"
+        assert cl.sql(n, "SELECT count(*) FROM pgmm.tables WHERE table_name = 'solo'") == "0"
+        assert cl.sql(n, "SELECT count(*) FROM pgmm.shards s WHERE NOT EXISTS (SELECT 1 FROM pgmm.tables t "
+                         "WHERE t.colocation = s.colocation)") == "0"
+        assert cl.sql(n, "SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()") == "0"
+    assert set(cl.all("SELECT epoch FROM pgmm.cluster").values()) == {str(epoch + 1)}
+    # replication of the other tables goes on, subscriptions are not stalled
+    owner = cl.sql(cl.names[0], "SELECT owner FROM pgmm.tables WHERE table_name = 'estados'")
+    cl.sql(owner, "INSERT INTO estados VALUES (40, 'after the drop')")
+    wait_until(lambda: all(cl.sql(n, "SELECT count(*) FROM estados WHERE id = 40") == "1" for n in cl.names),
+               what="a row written after the drop to replicate")
+    cl.wait_converged()
+    st = json.loads(cl.pgmm("status", "--json").stdout)
+    assert all(s["apply_errors"] == 0 for s in st["subscriptions"]), st["subscriptions"]
+    # colocated tables go together; then a reference table through pgmm ddl
+    cl.pgmm("drop", "documentos", "expedientes")
+    cl.pgmm("ddl", "DROP TABLE estados")
+    for n in cl.names:
+        assert cl.sql(n, "SELECT count(*) FROM pgmm.tables") == "0"
+        assert cl.sql(n, "SELECT count(*) FROM pgmm.colocations") == "0"
+        assert publication_tables(cl, n, "%") == "0"
+    assert len(set(cl.all("SELECT epoch FROM pgmm.cluster").values())) == 1
+    assert cl.pgmm("verify").returncode == 0
+
+
+def test_distribute_and_reference_refuse_what_is_not_an_ordinary_table(cluster):
+    cl = cluster
+    cl.init()
+    cl.pgmm("ddl", "CREATE TABLE base8 (id int PRIMARY KEY); CREATE VIEW v8 AS SELECT * FROM base8; "
+                   "CREATE SEQUENCE sq8; CREATE MATERIALIZED VIEW mv8 AS SELECT 1 AS a; "
+                   "CREATE TABLE pt8 (id int PRIMARY KEY) PARTITION BY HASH (id)")
+    for cmd in (["distribute", "%s", "id"], ["reference", "%s"]):
+        for rel, msg in (("v8", "is a view, not an ordinary table"), ("sq8", "is a sequence, not an ordinary table"),
+                         ("mv8", "is a materialized view"), ("pt8", "is a partitioned table"),
+                         ("pgmm.nodes", "pgmm's own schema"), ("pgmm.cluster", "pgmm's own schema"),
+                         ("nosuch8", "does not exist")):
+            args = [a % rel if "%" in a else a for a in cmd]
+            p = cl.pgmm(*args, check=False)
+            assert p.returncode == 1 and msg in p.stderr, (args, p.stderr)
+    assert cl.sql(cl.names[0], "SELECT count(*) FROM pgmm.tables") == "0"
