@@ -245,6 +245,17 @@ typedef struct admin_sub_report
 	int    slot_active;
 	long long lag_bytes;    /* -1 unknown */
 	double lag_seconds;     /* -1 unknown */
+	/* what happens now: a second sample sample_seconds after the first */
+	double sample_seconds;  /* 0: one sample only (the fields below unknown) */
+	long long new_errors;   /* apply errors during the sample; -1 unknown */
+	long long flushed;      /* bytes the subscriber confirmed during the sample; -1 unknown */
+	double last_error_age;  /* seconds since an error was last seen during a sample; -1 none seen */
+	char  *stats_reset;     /* when the error counters were last reset ("" never) */
+	/* sampling state */
+	long long flush_pos;    /* slot's confirmed_flush_lsn as a number; -1 unknown */
+	long long flush_at_start;
+	long long errors_at_start;
+	double error_seen_at;   /* seconds into the sample; 0 none */
 } admin_sub_report;
 
 typedef struct admin_prepared_report
@@ -268,7 +279,10 @@ typedef struct admin_report
 } admin_report;
 
 void admin_report_free(admin_report *r);
-/* "streaming", "syncing", "down", "STALLED", "disabled". */
+/* "streaming", "syncing", "down", "STALLED", "disabled".  STALLED is decided
+ * from what happens now: the apply worker failed during the sample, or it
+ * failed before and the subscriber has not confirmed a byte of its lag
+ * during the sample (a cumulative error count alone never makes it). */
 const char *admin_sub_state(const admin_sub_report *s);
 /* Render r (text for people, JSON for tools) onto out. */
 void admin_report_text(const admin_report *r, pgmm_buf *out);

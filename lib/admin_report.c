@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "admin_int.h"
 
@@ -58,19 +59,24 @@ admin_report_free(admin_report *r)
 	free(r->masters);
 	free(r->tables);
 	free(r->shards);
+	for (i = 0; r->subs && i < r->nsubs; i++)
+		free(r->subs[i].stats_reset);
 	free(r->subs);
 	free(r->prepared);
 	memset(r, 0, sizeof *r);
 }
 
-/* STALLED: the apply worker keeps failing (a conflict) and the slot is
- * behind; "down": no worker yet or the publisher is unreachable. */
+/* STALLED: the apply worker is failing now (a conflict): errors during the
+ * sample, or errors before and no progress on a lag during the sample;
+ * "down": no worker yet or the publisher is unreachable. */
 const char *
 admin_sub_state(const admin_sub_report *s)
 {
 	if (!s->enabled)
 		return "disabled";
-	if (s->apply_errors > 0 && s->lag_bytes != 0)
+	if (s->sample_seconds > 0 && s->new_errors > 0)
+		return "STALLED";
+	if (s->sample_seconds > 0 && s->apply_errors > 0 && s->lag_bytes > 0 && s->flushed == 0)
 		return "STALLED";
 	if (!s->worker)
 		return "down";
@@ -195,8 +201,21 @@ admin_report_json(const admin_report *r, pgmm_buf *out)
 		pgmm_buf_append(out, ", \"state\": ");
 		admin_json_str(out, admin_sub_state(s));
 		pgmm_buf_printf(out, ", \"worker\": %s, \"apply_errors\": %lld, \"sync_errors\": %lld, "
-		                "\"lag_bytes\": %lld, \"lag_seconds\": %.3f}",
-		                s->worker ? "true" : "false", s->apply_errors, s->sync_errors, s->lag_bytes, s->lag_seconds);
+		                "\"lag_bytes\": %lld, \"lag_seconds\": %.3f, \"sample_seconds\": %.1f, "
+		                "\"new_apply_errors\": %lld, \"flushed_bytes\": %lld, \"last_error\": ",
+		                s->worker ? "true" : "false", s->apply_errors, s->sync_errors, s->lag_bytes, s->lag_seconds,
+		                s->sample_seconds, s->new_errors, s->flushed);
+		if (s->last_error_age >= 0)
+			pgmm_buf_printf(out, "{\"seen_seconds_ago\": %.1f, \"what\": \"apply worker failed (its message "
+			                "is in the subscriber's server log)\"}", s->last_error_age);
+		else
+			pgmm_buf_append(out, "null");
+		pgmm_buf_append(out, ", \"errors_since\": ");
+		if (s->stats_reset && s->stats_reset[0])
+			admin_json_str(out, s->stats_reset);
+		else
+			pgmm_buf_append(out, "null");
+		pgmm_buf_append(out, "}");
 	}
 	pgmm_buf_append(out, "], \"prepared_transactions\": [");
 	for (i = 0; i < r->nprepared; i++)
@@ -323,9 +342,17 @@ admin_report_text(const admin_report *r, pgmm_buf *out)
 		pgmm_buf_printf(out, "  %-26s %-10s %12s %10s  %s%s", who, admin_sub_state(s), lagb, lagt,
 		                s->worker ? "" : "no apply worker; ",
 		                s->slot_found ? (s->slot_active ? "" : "slot inactive; ") : "publisher slot not seen; ");
+		if (s->new_errors > 0)
+			pgmm_buf_printf(out, "apply worker FAILING NOW: %lld error(s) in the last %.1f s, last one %.1f s ago "
+			                "(the message is in %s's server log); ", s->new_errors, s->sample_seconds,
+			                s->last_error_age >= 0 ? s->last_error_age : 0.0, name_of(r, s->subscriber));
+		else if (s->apply_errors > 0 && s->lag_bytes > 0 && s->flushed == 0 && s->sample_seconds > 0)
+			pgmm_buf_printf(out, "no progress in %.1f s with %lld bytes to apply after earlier errors; ",
+			                s->sample_seconds, s->lag_bytes);
 		if (s->apply_errors || s->sync_errors)
-			pgmm_buf_printf(out, "%lld apply errors, %lld sync errors (see the subscriber's log)", s->apply_errors,
-			                s->sync_errors);
+			pgmm_buf_printf(out, "%lld apply errors, %lld sync errors since %s%s", s->apply_errors,
+			                s->sync_errors, s->stats_reset && s->stats_reset[0] ? s->stats_reset : "the cluster started",
+			                s->new_errors == 0 && s->sample_seconds > 0 ? " (none now)" : "");
 		pgmm_buf_append(out, "\n");
 	}
 	pgmm_buf_printf(out, "prepared transactions: %d%s\n", r->nprepared,
@@ -392,7 +419,8 @@ static const char status_subs_sql[] =
 	"  EXISTS (SELECT 1 FROM pg_catalog.pg_stat_subscription st WHERE st.subid = s.oid "
 	"          AND st.relid IS NULL AND st.pid IS NOT NULL)::text, "
 	"  coalesce(ss.apply_error_count, 0), coalesce(ss.sync_error_count, 0), "
-	"  (SELECT count(*) FROM pg_catalog.pg_subscription_rel sr WHERE sr.srsubid = s.oid AND sr.srsubstate <> 'r') "
+	"  (SELECT count(*) FROM pg_catalog.pg_subscription_rel sr WHERE sr.srsubid = s.oid AND sr.srsubstate <> 'r'), "
+	"  coalesce(ss.stats_reset::text, '') "
 	"FROM pg_catalog.pg_subscription s "
 	"LEFT JOIN pg_catalog.pg_stat_subscription_stats ss ON ss.subid = s.oid "
 	"WHERE s.subname LIKE 'pgmm\\_%' "
@@ -403,7 +431,8 @@ static const char status_slots_sql[] =
 	"SELECT sl.slot_name::text, sl.active::text, "
 	"  coalesce(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), sl.confirmed_flush_lsn), 0)::bigint, "
 	"  coalesce(extract(epoch FROM (SELECT max(r.replay_lag) FROM pg_catalog.pg_stat_replication r "
-	"                               WHERE r.pid = sl.active_pid)), 0)::float8 "
+	"                               WHERE r.pid = sl.active_pid)), 0)::float8, "
+	"  coalesce(pg_catalog.pg_wal_lsn_diff(sl.confirmed_flush_lsn, '0/0'), -1)::bigint "
 	"FROM pg_catalog.pg_replication_slots sl WHERE sl.slot_name LIKE 'pgmm\\_%' "
 	"AND sl.database = current_database()";
 
@@ -442,8 +471,12 @@ gather_subscriptions(PGMMadmin *a, int i, admin_report *r, int *broken)
 			s->apply_errors = atoll(PQgetvalue(x, k, 4));
 			s->sync_errors = atoll(PQgetvalue(x, k, 5));
 			s->not_ready = atoll(PQgetvalue(x, k, 6));
+			s->stats_reset = dup_or_broken(PQgetvalue(x, k, 7), broken);
 			s->lag_bytes = -1;
 			s->lag_seconds = -1;
+			s->new_errors = -1;
+			s->flushed = -1;
+			s->last_error_age = -1;
 			r->nsubs++;
 		}
 	PQclear(x);
@@ -465,8 +498,94 @@ gather_slots(PGMMadmin *a, int i, admin_report *r)
 					r->subs[j].slot_active = PQgetvalue(x, k, 1)[0] == 't';
 					r->subs[j].lag_bytes = atoll(PQgetvalue(x, k, 2));
 					r->subs[j].lag_seconds = atof(PQgetvalue(x, k, 3));
+					r->subs[j].flush_pos = atoll(PQgetvalue(x, k, 4));
 				}
 	PQclear(x);
+}
+
+/* How long status watches the subscriptions to tell a failure happening
+ * now from errors counted in the past. */
+#define STATUS_SAMPLE_MS 2500
+
+/*
+ * The second sample: errors counted and bytes confirmed since the first,
+ * in steps (so that the time of the last error is known to a step).
+ */
+static void
+sample_subscriptions(PGMMadmin *a, admin_report *r)
+{
+	struct timespec t0, t1;
+	const int steps = 5;
+	int step, i, k, j;
+
+	if (r->nsubs == 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (j = 0; j < r->nsubs; j++)
+	{
+		r->subs[j].errors_at_start = r->subs[j].apply_errors;
+		r->subs[j].flush_at_start = r->subs[j].flush_pos;
+	}
+	for (step = 1; step <= steps; step++)
+	{
+		struct timespec ts = {0, (long) STATUS_SAMPLE_MS / steps * 1000000L};
+		double now;
+
+		nanosleep(&ts, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		now = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+		for (i = 0; i < a->nnodes; i++)
+		{
+			PGresult *x;
+
+			if (!r->masters[i].up)
+				continue;
+			x = PQexec(a->nodes[i].conn, status_subs_sql);
+			if (x && PQresultStatus(x) == PGRES_TUPLES_OK)
+				for (k = 0; k < PQntuples(x); k++)
+					for (j = 0; j < r->nsubs; j++)
+						if (r->subs[j].subscriber == i && r->subs[j].name &&
+						    strcmp(r->subs[j].name, PQgetvalue(x, k, 0)) == 0)
+						{
+							long long e = atoll(PQgetvalue(x, k, 4));
+
+							if (e > r->subs[j].apply_errors)
+								r->subs[j].error_seen_at = now;
+							if (e >= r->subs[j].errors_at_start)
+								r->subs[j].new_errors = e - r->subs[j].errors_at_start;
+							r->subs[j].apply_errors = e;
+						}
+			PQclear(x);
+			if (step < steps)
+				continue;
+			/* publisher side, at the end: how far each subscriber confirmed */
+			x = PQexec(a->nodes[i].conn, status_slots_sql);
+			if (x && PQresultStatus(x) == PGRES_TUPLES_OK)
+				for (k = 0; k < PQntuples(x); k++)
+					for (j = 0; j < r->nsubs; j++)
+						if (r->subs[j].publisher == i && r->subs[j].slot &&
+						    strcmp(r->subs[j].slot, PQgetvalue(x, k, 0)) == 0 && r->subs[j].flush_at_start >= 0)
+						{
+							long long f = atoll(PQgetvalue(x, k, 4));
+
+							r->subs[j].flushed = f >= 0 ? f - r->subs[j].flush_at_start : -1;
+							r->subs[j].lag_bytes = atoll(PQgetvalue(x, k, 2));
+							r->subs[j].lag_seconds = atof(PQgetvalue(x, k, 3));
+						}
+			PQclear(x);
+		}
+		if (step == steps)
+		{
+			for (j = 0; j < r->nsubs; j++)
+			{
+				r->subs[j].sample_seconds = now;
+				if (r->subs[j].new_errors < 0)
+					r->subs[j].new_errors = 0;
+				if (r->subs[j].error_seen_at > 0)
+					r->subs[j].last_error_age = now - r->subs[j].error_seen_at;
+			}
+		}
+	}
 }
 
 /* Every pgmm prepared transaction on master i (pgmm_2pc_list_query). */
@@ -565,6 +684,7 @@ gather_status(PGMMadmin *a, admin_report *r)
 	for (i = 0; i < a->nnodes; i++)
 		if (r->masters[i].up)
 			gather_slots(a, i, r);
+	sample_subscriptions(a, r);
 	if (!r->masters[a->home].up)
 	{
 		admin_seterr(a, "master %s (this one) cannot be read: %s", a->nodes[a->home].name,

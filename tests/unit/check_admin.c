@@ -740,6 +740,11 @@ hand_report(admin_report *r)
 	r->subs[0].apply_errors = 3;
 	r->subs[0].lag_bytes = 4096;
 	r->subs[0].lag_seconds = 1.5;
+	r->subs[0].sample_seconds = 2.5;
+	r->subs[0].new_errors = 2;
+	r->subs[0].flushed = 0;
+	r->subs[0].last_error_age = 0.5;
+	r->subs[0].stats_reset = strdup("");
 	r->nprepared = 2;
 	r->prepared = calloc(2, sizeof *r->prepared);
 	r->prepared[0].master = 0;
@@ -830,7 +835,9 @@ START_TEST(test_status_text)
 	ck_assert_ptr_nonnull(strstr(s, "shards per owner:\n  colocation 1: m1=8 "));
 	ck_assert_ptr_nonnull(strstr(s, "subscriptions: 1 of 2 expected\n"));
 	ck_assert_ptr_nonnull(strstr(s, "STALLED"));
-	ck_assert_ptr_nonnull(strstr(s, "3 apply errors, 0 sync errors"));
+	ck_assert_ptr_nonnull(strstr(s, "3 apply errors, 0 sync errors since the cluster started"));
+	ck_assert_ptr_nonnull(strstr(s, "apply worker FAILING NOW: 2 error(s) in the last 2.5 s, last one 0.5 s ago "
+	                             "(the message is in "));
 	ck_assert_ptr_nonnull(strstr(s, "prepared transactions: 2 "));
 	ck_assert_ptr_nonnull(strstr(s, "  m1           catalog change     12.3 s  pgmm:c:8:0123456789abcdef:0/2:m2"));
 	ck_assert_ptr_nonnull(strstr(s, "pgmm.cluster, public.expedientes\n"));
@@ -862,11 +869,37 @@ START_TEST(test_sub_state)
 	ck_assert_str_eq(admin_sub_state(&s), "streaming");
 	s.not_ready = 2;
 	ck_assert_str_eq(admin_sub_state(&s), "syncing");
+	s.not_ready = 0;
+	/* one sample only: a cumulative error count never makes STALLED */
 	s.apply_errors = 1;
+	s.lag_bytes = 10;
+	s.new_errors = -1;
+	s.flushed = -1;
+	ck_assert_str_eq(admin_sub_state(&s), "streaming");
+	s.sample_seconds = 2.5;
+	/* repaired, under load: old errors, a lag, progress: not STALLED */
+	s.new_errors = 0;
+	s.flushed = 4096;
+	ck_assert_str_eq(admin_sub_state(&s), "streaming");
+	/* no lag: not STALLED either */
 	s.lag_bytes = 0;
-	ck_assert_str_eq(admin_sub_state(&s), "syncing");
+	s.flushed = 0;
+	ck_assert_str_eq(admin_sub_state(&s), "streaming");
+	/* a lag and no progress after errors: STALLED */
 	s.lag_bytes = 10;
 	ck_assert_str_eq(admin_sub_state(&s), "STALLED");
+	/* errors now: STALLED whatever the progress, even with the worker between restarts */
+	s.flushed = 100;
+	s.new_errors = 1;
+	ck_assert_str_eq(admin_sub_state(&s), "STALLED");
+	s.worker = 0;
+	ck_assert_str_eq(admin_sub_state(&s), "STALLED");
+	/* no errors at all, no progress (idle): never STALLED */
+	s.apply_errors = 0;
+	s.new_errors = 0;
+	s.flushed = 0;
+	s.worker = 1;
+	ck_assert_str_eq(admin_sub_state(&s), "streaming");
 }
 END_TEST
 

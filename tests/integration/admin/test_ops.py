@@ -304,3 +304,65 @@ def test_distribute_and_reference_refuse_what_is_not_an_ordinary_table(cluster):
             p = cl.pgmm(*args, check=False)
             assert p.returncode == 1 and msg in p.stderr, (args, p.stderr)
     assert cl.sql(cl.names[0], "SELECT count(*) FROM pgmm.tables") == "0"
+
+
+# ---------------------------------------------------------------- E: STALLED from what happens now
+
+def sub_of(st, subscriber, publisher):
+    (s,) = [s for s in st["subscriptions"] if s["subscriber"] == subscriber and s["publisher"] == publisher]
+    return s
+
+
+def test_status_stalled_only_while_the_conflict_lasts(cluster):
+    import threading
+    cl = cluster
+    cl.init()
+    cl.pgmm("ddl", "CREATE TABLE conf (id bigint PRIMARY KEY, v text)")
+    cl.pgmm("distribute", "conf", "id", "--shards", "4")
+    key = 1000001
+    rem = int(cl.sql(cl.names[0], "SELECT r FROM generate_series(0, 3) r WHERE satisfies_hash_partition("
+                                  "'conf'::regclass, 4, r, %d::bigint)" % key))
+    owner = cl.sql(cl.names[0], "SELECT s.owner FROM pgmm.shards s JOIN pgmm.tables t ON t.colocation = s.colocation "
+                                "WHERE t.table_name = 'conf' AND s.remainder = %d" % rem)
+    victim = [n for n in cl.names if n != owner][0]
+    # plant the conflict: the key on the subscriber behind pgmm's back, then the owner writes it
+    cl.sql(victim, "SET session_replication_role = replica; INSERT INTO conf VALUES (%d, 'planted')" % key)
+    cl.sql(owner, "INSERT INTO conf VALUES (%d, 'owner')" % key)
+    wait_until(lambda: sub_of(json.loads(cl.pgmm("status", "--json").stdout), victim, owner)["state"] == "STALLED",
+               timeout=60, what="the conflict to stall the subscription")
+    st = json.loads(cl.pgmm("status", "--json").stdout)
+    s = sub_of(st, victim, owner)
+    assert s["state"] == "STALLED" and s["apply_errors"] > 0
+    assert s["last_error"] is not None and s["last_error"]["seen_seconds_ago"] >= 0, s
+    text = cl.pgmm("status").stdout
+    line = [l for l in text.splitlines() if l.strip().startswith("%s <- %s" % (victim, owner))][0]
+    assert "STALLED" in line and "FAILING NOW" in line and "server log" in line, line
+    # the other subscriptions are fine
+    assert all(x["state"] != "STALLED" for x in st["subscriptions"] if x is not s and x["name"] != s["name"])
+    # repair, then writers on every master
+    cl.sql(victim, "SET session_replication_role = replica; DELETE FROM conf WHERE id = %d" % key)
+    wait_until(lambda: cl.sql(victim, "SELECT v FROM conf WHERE id = %d" % key) == "owner",
+               timeout=60, what="the owner's row to arrive after the repair")
+    stop = threading.Event()
+
+    def writer(node):
+        while not stop.is_set():
+            cl.sql(node, "INSERT INTO conf (v) SELECT 'w' FROM generate_series(1, 200)", check=False)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in cl.names]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(2)
+        for _ in range(3):
+            st = json.loads(cl.pgmm("status", "--json").stdout)
+            assert all(x["state"] != "STALLED" for x in st["subscriptions"]), st["subscriptions"]
+            s = sub_of(st, victim, owner)
+            assert s["apply_errors"] > 0 and s["new_apply_errors"] == 0, s
+        text = cl.pgmm("status").stdout
+        assert "STALLED" not in text and "(none now)" in text, text
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    cl.wait_converged()
