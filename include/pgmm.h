@@ -254,6 +254,11 @@ PGMM_EXPORT int pgmm_admin_reference(PGMMadmin *adm, const char *table,
  * or colocated with another distributed table (colocate_with, may be NULL). */
 PGMM_EXPORT int pgmm_admin_distribute(PGMMadmin *adm, const char *table,
 	const char *column, int shards, const char *colocate_with) PGMM_WARN_UNUSED;
+/* Drop pgmm tables on every master in one catalog change: the tables, their
+ * shards, guards, publication entries and catalog rows.  Tables colocated
+ * with one of them must be in the list too.  Writes to them are locked out
+ * and the subscriptions allowed to catch up before the drop. */
+PGMM_EXPORT int pgmm_admin_drop(PGMMadmin *adm, const char *const *tables, int ntables) PGMM_WARN_UNUSED;
 /* Cluster status as text (json != 0: JSON); malloc'd, free() it; NULL on
  * failure (pgmm_admin_error). */
 PGMM_EXPORT char *pgmm_admin_status(PGMMadmin *adm, int json);
@@ -263,6 +268,13 @@ PGMM_EXPORT int pgmm_admin_recover(PGMMadmin *adm, int *resolved) PGMM_WARN_UNUS
 /* Compare every pgmm table across masters (row count and content hash per
  * shard); a malloc'd report, *diverged set to the number of differences. */
 PGMM_EXPORT char *pgmm_admin_verify(PGMMadmin *adm, int *diverged);
+/* The same as JSON when json is non-zero: {"tables": [{"table", "differences":
+ * [{"shard", "owner", "master", "owner_rows", "master_rows", "differing_rows",
+ * "first_keys": [...]}], "rows", "shards", "identical"}], "masters",
+ * "differences"}.  A shard's copy on each master is compared with its
+ * owner's; the keys are the distribution key, else the primary key, else
+ * the whole row. */
+PGMM_EXPORT char *pgmm_admin_verify_json(PGMMadmin *adm, int json, int *diverged);
 /* Remove pgmm from every reachable master: subscriptions, publication and
  * catalog (tables and their rows stay). */
 PGMM_EXPORT int pgmm_admin_uninstall(PGMMadmin *adm) PGMM_WARN_UNUSED;
@@ -270,6 +282,15 @@ PGMM_EXPORT int pgmm_admin_uninstall(PGMMadmin *adm) PGMM_WARN_UNUSED;
 /* Optional progress messages of admin operations (NULL: silent). */
 typedef void (*pgmm_notice_fn)(void *arg, const char *message);
 PGMM_EXPORT void pgmm_admin_set_notice(PGMMadmin *adm, pgmm_notice_fn fn, void *arg);
+
+/* The lock_timeout (milliseconds, 1 .. 3600000; default
+ * PGMM_ADMIN_LOCK_TIMEOUT_DEFAULT) of every statement pgmm runs for a
+ * catalog change: a lock held longer (a transaction left prepared, a
+ * session in a long transaction) makes the change fail with an error naming
+ * the holders instead of waiting.  0 ok, -1 for a value out of range (the
+ * handle's error says why; the setting is unchanged). */
+#define PGMM_ADMIN_LOCK_TIMEOUT_DEFAULT 10000
+PGMM_EXPORT int pgmm_admin_set_lock_timeout(PGMMadmin *adm, int ms) PGMM_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

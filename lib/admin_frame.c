@@ -162,10 +162,72 @@ admin_parts(const PGMMadmin *a)
 
 /* ------------------------------------------------------------ running SQL */
 
+void
+admin_note_failure(PGMMadmin *a, int i, const PGresult *r)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	if (state && strcmp(state, "55P03") == 0)
+		a->lock_blocked = i;
+}
+
+/* Who holds locks in this database: prepared transactions (their locks
+ * have no pid) and sessions with an open transaction holding a lock on a
+ * relation that is not a system catalog. */
+static const char admin_sql_lock_holders[] =
+	"SELECT coalesce(string_agg(w, '; ' ORDER BY o, w), '') FROM ("
+	" SELECT 0 AS o, pg_catalog.format('prepared transaction %L (owner %s, prepared %s s ago%s)', p.gid, p.owner, "
+	"   round(extract(epoch FROM now() - p.prepared))::bigint, "
+	"   coalesce(', locking ' || (SELECT string_agg(DISTINCT l.relation::regclass::text, ', ') "
+	"     FROM pg_catalog.pg_locks l WHERE l.pid IS NULL AND l.locktype = 'relation' "
+	"     AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()) "
+	"     AND l.virtualtransaction = (SELECT x.virtualtransaction FROM pg_catalog.pg_locks x "
+	"       WHERE x.locktype = 'transactionid' AND x.transactionid = p.transaction AND x.pid IS NULL LIMIT 1)), '')) AS w "
+	" FROM pg_catalog.pg_prepared_xacts p WHERE p.database = current_database() "
+	" UNION ALL "
+	" SELECT 1, pg_catalog.format('session pid %s (application %L, user %s, %s, transaction open %s s, query: %s)', "
+	"   s.pid, s.application_name, s.usename, s.state, round(extract(epoch FROM now() - s.xact_start))::bigint, "
+	"   left(regexp_replace(s.query, '\\s+', ' ', 'g'), 200)) "
+	" FROM pg_catalog.pg_stat_activity s "
+	" WHERE s.datname = current_database() AND s.pid <> pg_catalog.pg_backend_pid() AND s.xact_start IS NOT NULL "
+	"   AND EXISTS (SELECT 1 FROM pg_catalog.pg_locks l WHERE l.pid = s.pid AND l.granted "
+	"     AND l.locktype IN ('relation', 'tuple', 'transactionid') AND (l.relation IS NULL OR l.relation >= 16384))"
+	") h";
+
+void
+admin_describe_lock_holders(PGMMadmin *a, int i, pgmm_buf *out)
+{
+	PGresult *r;
+
+	if (i < 0 || i >= a->nnodes || a->nodes[i].conn == NULL)
+		return;
+	r = PQexec(a->nodes[i].conn, admin_sql_lock_holders);
+	if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0])
+		pgmm_buf_printf(out, "; on master %s the locks are held by: %s", a->nodes[i].name, PQgetvalue(r, 0, 0));
+	else if (r && PQresultStatus(r) == PGRES_TUPLES_OK)
+		pgmm_buf_printf(out, "; on master %s nobody holds a lock any more (try again)", a->nodes[i].name);
+	PQclear(r);
+}
+
 PGresult *
 admin_query(PGMMadmin *a, int i, const char *sql, ExecStatusType want)
 {
-	return pgmm_exec_check(a->nodes[i].conn, a->nodes[i].name, sql, want, &a->err);
+	PGresult *r;
+
+	if (a->nodes[i].conn == NULL)
+		return pgmm_exec_check(NULL, a->nodes[i].name, sql, want, &a->err);
+	r = PQexec(a->nodes[i].conn, sql);
+	if (r == NULL || PQresultStatus(r) != want)
+	{
+		admin_note_failure(a, i, r);
+		pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
+		pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
+		if (r && PQresultErrorMessage(r)[0] == '\0')
+			pgmm_buf_printf(&a->err, "unexpected result %s", PQresStatus(PQresultStatus(r)));
+		PQclear(r);
+		return NULL;
+	}
+	return r;
 }
 
 PGresult *
@@ -175,6 +237,7 @@ admin_query_params(PGMMadmin *a, int i, const char *sql, int n, const char *cons
 
 	if (r == NULL || (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK))
 	{
+		admin_note_failure(a, i, r);
 		pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
 		pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
 		PQclear(r);
@@ -186,7 +249,25 @@ admin_query_params(PGMMadmin *a, int i, const char *sql, int n, const char *cons
 int
 admin_run(PGMMadmin *a, int i, const char *sql)
 {
-	return pgmm_exec_cmd(a->nodes[i].conn, a->nodes[i].name, sql, &a->err);
+	PGresult *r;
+
+	if (a->nodes[i].conn == NULL)
+		return pgmm_exec_cmd(NULL, a->nodes[i].name, sql, &a->err);
+	/* A command or a query: the last result of a multi-statement string
+	 * may be either. */
+	r = PQexec(a->nodes[i].conn, sql);
+	if (r == NULL || (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK))
+	{
+		admin_note_failure(a, i, r);
+		pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
+		pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
+		if (r && PQresultErrorMessage(r)[0] == '\0')
+			pgmm_buf_printf(&a->err, "unexpected result %s", PQresStatus(PQresultStatus(r)));
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
 }
 
 int
@@ -323,10 +404,15 @@ admin_rollback_all(PGMMadmin *a)
 int
 admin_begin_all(PGMMadmin *a)
 {
+	char set[64];
 	int i;
 
+	/* Session-wide (set before BEGIN, so a rollback keeps it): it also
+	 * covers what runs after the commit (subscription refreshes). */
+	snprintf(set, sizeof set, "SET lock_timeout = %d", a->lock_timeout_ms);
+	a->lock_blocked = -1;
 	for (i = 0; i < a->nnodes; i++)
-		if (admin_run(a, i, "BEGIN") < 0)
+		if (admin_run(a, i, set) < 0 || admin_run(a, i, "BEGIN") < 0)
 		{
 			admin_rollback_all(a);
 			return -1;
@@ -414,15 +500,15 @@ admin_catalog_change(PGMMadmin *a, admin_txn_body body, void *arg)
 		long long e;
 
 		/* A catalog change left prepared holds the cluster row: wait for
-		 * it a while, never forever. */
-		if (admin_run(a, i, "SET LOCAL lock_timeout = '30s'") < 0)
-			goto fail;
+		 * it lock_timeout at most, never forever. */
 		r = PQexec(a->nodes[i].conn, admin_sql_lock_epoch);
 		if (r && PQresultStatus(r) == PGRES_FATAL_ERROR && PQresultErrorField(r, PG_DIAG_SQLSTATE) &&
 		    strcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE), "55P03") == 0)
 		{
 			admin_seterr(a, "master %s: the catalog is locked by another catalog change, running or left "
-			             "prepared (see `pgmm status`; `pgmm recover` finishes one left prepared)", a->nodes[i].name);
+			             "prepared, for longer than the lock timeout (%d ms) (see `pgmm status`; `pgmm recover` "
+			             "finishes one left prepared)", a->nodes[i].name, a->lock_timeout_ms);
+			a->lock_blocked = i;
 			PQclear(r);
 			goto fail;
 		}
@@ -430,11 +516,6 @@ admin_catalog_change(PGMMadmin *a, admin_txn_body body, void *arg)
 		{
 			pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
 			pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
-			PQclear(r);
-			goto fail;
-		}
-		if (admin_run(a, i, "SET LOCAL lock_timeout TO DEFAULT") < 0)
-		{
 			PQclear(r);
 			goto fail;
 		}
@@ -467,6 +548,12 @@ fail:
 	admin_rollback_all(a);
 	if (a->err.len == 0)
 		pgmm_buf_append(&a->err, "failed");
+	if (a->lock_blocked >= 0)
+	{
+		pgmm_buf_printf(&a->err, " (lock_timeout %d ms, set with --lock-timeout)", a->lock_timeout_ms);
+		admin_describe_lock_holders(a, a->lock_blocked, &a->err);
+		a->lock_blocked = -1;
+	}
 	pgmm_buf_append(&a->err, "; nothing was changed on any master");
 	return -1;
 }
@@ -558,6 +645,8 @@ pgmm_admin_connect(const char *conninfo)
 	if (a == NULL)
 		return NULL;
 	pgmm_buf_init(&a->err);
+	a->lock_timeout_ms = PGMM_ADMIN_LOCK_TIMEOUT_DEFAULT;
+	a->lock_blocked = -1;
 	if (sodium_init() < 0)
 	{
 		admin_seterr(a, "libsodium could not be initialised");
@@ -684,4 +773,18 @@ pgmm_admin_set_notice(PGMMadmin *a, pgmm_notice_fn fn, void *arg)
 		return;
 	a->notice = fn;
 	a->notice_arg = arg;
+}
+
+int
+pgmm_admin_set_lock_timeout(PGMMadmin *a, int ms)
+{
+	if (a == NULL)
+		return -1;
+	if (ms < 1 || ms > 3600000)
+	{
+		admin_seterr(a, "lock timeout %d ms is out of range (1 .. 3600000 ms)", ms);
+		return -1;
+	}
+	a->lock_timeout_ms = ms;
+	return 0;
 }

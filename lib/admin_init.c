@@ -328,6 +328,8 @@ pgmm_admin_init(const char *const *specs, int nspecs, int stride, char **errmsg)
 	if (a == NULL)
 		return -1;
 	pgmm_buf_init(&a->err);
+	a->lock_timeout_ms = PGMM_ADMIN_LOCK_TIMEOUT_DEFAULT;
+	a->lock_blocked = -1;
 	if (sodium_init() < 0)
 	{
 		admin_seterr(a, "libsodium could not be initialised");

@@ -39,6 +39,8 @@ struct pgmm_admin
 	void       *notice_arg;
 	int         in_txn;         /* BEGIN sent on every node */
 	int         catchup_wait_ms;/* ddl: bound on the subscriptions' catch-up (0: default 30 s) */
+	int         lock_timeout_ms;/* lock_timeout of catalog-change statements */
+	int         lock_blocked;   /* master whose statement hit lock_timeout (55P03), else -1 */
 };
 
 /* ------------------------------------------------------------ admin_frame.c */
@@ -53,6 +55,14 @@ PGconn *admin_connect_node(const char *name, const char *conninfo, pgmm_buf *err
 /* 1 when every master is connected (reconnecting those that dropped),
  * else 0 with the error set: catalog changes need every master. */
 int admin_require_all(PGMMadmin *a);
+/* Record that master i's statement failed with result r (NULL: no
+ * answer): a lock_timeout (55P03) marks it in a->lock_blocked. */
+void admin_note_failure(PGMMadmin *a, int i, const PGresult *r);
+/* Append to out who holds locks on master i in this database (pgmm and
+ * other prepared transactions with gid, age and tables; sessions with pid,
+ * application, state and query); nothing when nobody does.  Run it on an
+ * idle connection (after the rollback). */
+void admin_describe_lock_holders(PGMMadmin *a, int i, pgmm_buf *out);
 /* Index of the master called name; -1 when there is none. */
 int admin_node_index(const PGMMadmin *a, const char *name);
 
@@ -186,6 +196,18 @@ int admin_build_distribute(const admin_dist_input *in, admin_stmts *before, admi
  * (stride apart); 0 when its sequence needs no move (maxkey < slot). */
 long long admin_id_seq_floor(long long maxkey, int slot, long long stride);
 
+/* Check the body of `pgmm ddl` before anything runs: split it into
+ * statements with the lexer and refuse any that would end or split pgmm's
+ * own transaction (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE, ROLLBACK
+ * TO, PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED) or that the lexer
+ * cannot read.  0 when the body may run, else -1 with err set. */
+int admin_ddl_check_body(const char *sql, pgmm_buf *err);
+
+/* drop: DROP TABLE of the n tables (schema, name; unquoted; only when
+ * drop is non-zero) and their catalog rows; a colocation group left
+ * without tables goes with its shards. */
+void admin_build_drop_tables(admin_stmts *s, const char *const *schemas, const char *const *names, int n, int drop);
+
 /* ------------------------------------------------------------ admin_report.c */
 
 typedef struct admin_master_report
@@ -230,6 +252,17 @@ typedef struct admin_sub_report
 	int    slot_active;
 	long long lag_bytes;    /* -1 unknown */
 	double lag_seconds;     /* -1 unknown */
+	/* what happens now: a second sample sample_seconds after the first */
+	double sample_seconds;  /* 0: one sample only (the fields below unknown) */
+	long long new_errors;   /* apply errors during the sample; -1 unknown */
+	long long flushed;      /* bytes the subscriber confirmed during the sample; -1 unknown */
+	double last_error_age;  /* seconds since an error was last seen during a sample; -1 none seen */
+	char  *stats_reset;     /* when the error counters were last reset ("" never) */
+	/* sampling state */
+	long long flush_pos;    /* slot's confirmed_flush_lsn as a number; -1 unknown */
+	long long flush_at_start;
+	long long errors_at_start;
+	double error_seen_at;   /* seconds into the sample; 0 none */
 } admin_sub_report;
 
 typedef struct admin_prepared_report
@@ -253,12 +286,27 @@ typedef struct admin_report
 } admin_report;
 
 void admin_report_free(admin_report *r);
-/* "streaming", "syncing", "down", "STALLED", "disabled". */
+/* "streaming", "syncing", "down", "STALLED", "disabled".  STALLED is decided
+ * from what happens now: the apply worker failed during the sample, or it
+ * failed before and the subscriber has not confirmed a byte of its lag
+ * during the sample (a cumulative error count alone never makes it). */
 const char *admin_sub_state(const admin_sub_report *s);
 /* Render r (text for people, JSON for tools) onto out. */
 void admin_report_text(const admin_report *r, pgmm_buf *out);
 void admin_report_json(const admin_report *r, pgmm_buf *out);
 /* Append s as a JSON string. */
 void admin_json_str(pgmm_buf *b, const char *s);
+
+/* verify: the per-shard checksum query of a table (qualified, quoted), and
+ * the per-row (key text, row md5) query of one shard (keys: key column
+ * names, unquoted; none: the whole row is the key). */
+void admin_build_verify_checksum(pgmm_buf *b, const char *qualified);
+void admin_build_verify_rows(pgmm_buf *b, const char *shard, const char *const *keys, int nkeys);
+/* Merge two (key, hash) lists sorted by key (strcmp; NULL keys as ""): the
+ * number of keys whose rows differ (missing on one side or another hash),
+ * and the first maxkeys of them in first (pointers into ka/kb). */
+int admin_verify_diff(const char *const *ka, const char *const *ha, int na,
+                      const char *const *kb, const char *const *hb, int nb,
+                      int maxkeys, const char **first, int *nfirst);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "admin_int.h"
 
@@ -58,19 +59,24 @@ admin_report_free(admin_report *r)
 	free(r->masters);
 	free(r->tables);
 	free(r->shards);
+	for (i = 0; r->subs && i < r->nsubs; i++)
+		free(r->subs[i].stats_reset);
 	free(r->subs);
 	free(r->prepared);
 	memset(r, 0, sizeof *r);
 }
 
-/* STALLED: the apply worker keeps failing (a conflict) and the slot is
- * behind; "down": no worker yet or the publisher is unreachable. */
+/* STALLED: the apply worker is failing now (a conflict): errors during the
+ * sample, or errors before and no progress on a lag during the sample;
+ * "down": no worker yet or the publisher is unreachable. */
 const char *
 admin_sub_state(const admin_sub_report *s)
 {
 	if (!s->enabled)
 		return "disabled";
-	if (s->apply_errors > 0 && s->lag_bytes != 0)
+	if (s->sample_seconds > 0 && s->new_errors > 0)
+		return "STALLED";
+	if (s->sample_seconds > 0 && s->apply_errors > 0 && s->lag_bytes > 0 && s->flushed == 0)
 		return "STALLED";
 	if (!s->worker)
 		return "down";
@@ -195,8 +201,21 @@ admin_report_json(const admin_report *r, pgmm_buf *out)
 		pgmm_buf_append(out, ", \"state\": ");
 		admin_json_str(out, admin_sub_state(s));
 		pgmm_buf_printf(out, ", \"worker\": %s, \"apply_errors\": %lld, \"sync_errors\": %lld, "
-		                "\"lag_bytes\": %lld, \"lag_seconds\": %.3f}",
-		                s->worker ? "true" : "false", s->apply_errors, s->sync_errors, s->lag_bytes, s->lag_seconds);
+		                "\"lag_bytes\": %lld, \"lag_seconds\": %.3f, \"sample_seconds\": %.1f, "
+		                "\"new_apply_errors\": %lld, \"flushed_bytes\": %lld, \"last_error\": ",
+		                s->worker ? "true" : "false", s->apply_errors, s->sync_errors, s->lag_bytes, s->lag_seconds,
+		                s->sample_seconds, s->new_errors, s->flushed);
+		if (s->last_error_age >= 0)
+			pgmm_buf_printf(out, "{\"seen_seconds_ago\": %.1f, \"what\": \"apply worker failed (its message "
+			                "is in the subscriber's server log)\"}", s->last_error_age);
+		else
+			pgmm_buf_append(out, "null");
+		pgmm_buf_append(out, ", \"errors_since\": ");
+		if (s->stats_reset && s->stats_reset[0])
+			admin_json_str(out, s->stats_reset);
+		else
+			pgmm_buf_append(out, "null");
+		pgmm_buf_append(out, "}");
 	}
 	pgmm_buf_append(out, "], \"prepared_transactions\": [");
 	for (i = 0; i < r->nprepared; i++)
@@ -323,9 +342,17 @@ admin_report_text(const admin_report *r, pgmm_buf *out)
 		pgmm_buf_printf(out, "  %-26s %-10s %12s %10s  %s%s", who, admin_sub_state(s), lagb, lagt,
 		                s->worker ? "" : "no apply worker; ",
 		                s->slot_found ? (s->slot_active ? "" : "slot inactive; ") : "publisher slot not seen; ");
+		if (s->new_errors > 0)
+			pgmm_buf_printf(out, "apply worker FAILING NOW: %lld error(s) in the last %.1f s, last one %.1f s ago "
+			                "(the message is in %s's server log); ", s->new_errors, s->sample_seconds,
+			                s->last_error_age >= 0 ? s->last_error_age : 0.0, name_of(r, s->subscriber));
+		else if (s->apply_errors > 0 && s->lag_bytes > 0 && s->flushed == 0 && s->sample_seconds > 0)
+			pgmm_buf_printf(out, "no progress in %.1f s with %lld bytes to apply after earlier errors; ",
+			                s->sample_seconds, s->lag_bytes);
 		if (s->apply_errors || s->sync_errors)
-			pgmm_buf_printf(out, "%lld apply errors, %lld sync errors (see the subscriber's log)", s->apply_errors,
-			                s->sync_errors);
+			pgmm_buf_printf(out, "%lld apply errors, %lld sync errors since %s%s", s->apply_errors,
+			                s->sync_errors, s->stats_reset && s->stats_reset[0] ? s->stats_reset : "the cluster started",
+			                s->new_errors == 0 && s->sample_seconds > 0 ? " (none now)" : "");
 		pgmm_buf_append(out, "\n");
 	}
 	pgmm_buf_printf(out, "prepared transactions: %d%s\n", r->nprepared,
@@ -392,7 +419,8 @@ static const char status_subs_sql[] =
 	"  EXISTS (SELECT 1 FROM pg_catalog.pg_stat_subscription st WHERE st.subid = s.oid "
 	"          AND st.relid IS NULL AND st.pid IS NOT NULL)::text, "
 	"  coalesce(ss.apply_error_count, 0), coalesce(ss.sync_error_count, 0), "
-	"  (SELECT count(*) FROM pg_catalog.pg_subscription_rel sr WHERE sr.srsubid = s.oid AND sr.srsubstate <> 'r') "
+	"  (SELECT count(*) FROM pg_catalog.pg_subscription_rel sr WHERE sr.srsubid = s.oid AND sr.srsubstate <> 'r'), "
+	"  coalesce(ss.stats_reset::text, '') "
 	"FROM pg_catalog.pg_subscription s "
 	"LEFT JOIN pg_catalog.pg_stat_subscription_stats ss ON ss.subid = s.oid "
 	"WHERE s.subname LIKE 'pgmm\\_%' "
@@ -403,7 +431,8 @@ static const char status_slots_sql[] =
 	"SELECT sl.slot_name::text, sl.active::text, "
 	"  coalesce(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), sl.confirmed_flush_lsn), 0)::bigint, "
 	"  coalesce(extract(epoch FROM (SELECT max(r.replay_lag) FROM pg_catalog.pg_stat_replication r "
-	"                               WHERE r.pid = sl.active_pid)), 0)::float8 "
+	"                               WHERE r.pid = sl.active_pid)), 0)::float8, "
+	"  coalesce(pg_catalog.pg_wal_lsn_diff(sl.confirmed_flush_lsn, '0/0'), -1)::bigint "
 	"FROM pg_catalog.pg_replication_slots sl WHERE sl.slot_name LIKE 'pgmm\\_%' "
 	"AND sl.database = current_database()";
 
@@ -442,8 +471,12 @@ gather_subscriptions(PGMMadmin *a, int i, admin_report *r, int *broken)
 			s->apply_errors = atoll(PQgetvalue(x, k, 4));
 			s->sync_errors = atoll(PQgetvalue(x, k, 5));
 			s->not_ready = atoll(PQgetvalue(x, k, 6));
+			s->stats_reset = dup_or_broken(PQgetvalue(x, k, 7), broken);
 			s->lag_bytes = -1;
 			s->lag_seconds = -1;
+			s->new_errors = -1;
+			s->flushed = -1;
+			s->last_error_age = -1;
 			r->nsubs++;
 		}
 	PQclear(x);
@@ -465,8 +498,94 @@ gather_slots(PGMMadmin *a, int i, admin_report *r)
 					r->subs[j].slot_active = PQgetvalue(x, k, 1)[0] == 't';
 					r->subs[j].lag_bytes = atoll(PQgetvalue(x, k, 2));
 					r->subs[j].lag_seconds = atof(PQgetvalue(x, k, 3));
+					r->subs[j].flush_pos = atoll(PQgetvalue(x, k, 4));
 				}
 	PQclear(x);
+}
+
+/* How long status watches the subscriptions to tell a failure happening
+ * now from errors counted in the past. */
+#define STATUS_SAMPLE_MS 2500
+
+/*
+ * The second sample: errors counted and bytes confirmed since the first,
+ * in steps (so that the time of the last error is known to a step).
+ */
+static void
+sample_subscriptions(PGMMadmin *a, admin_report *r)
+{
+	struct timespec t0, t1;
+	const int steps = 5;
+	int step, i, k, j;
+
+	if (r->nsubs == 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (j = 0; j < r->nsubs; j++)
+	{
+		r->subs[j].errors_at_start = r->subs[j].apply_errors;
+		r->subs[j].flush_at_start = r->subs[j].flush_pos;
+	}
+	for (step = 1; step <= steps; step++)
+	{
+		struct timespec ts = {0, (long) STATUS_SAMPLE_MS / steps * 1000000L};
+		double now;
+
+		nanosleep(&ts, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		now = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+		for (i = 0; i < a->nnodes; i++)
+		{
+			PGresult *x;
+
+			if (!r->masters[i].up)
+				continue;
+			x = PQexec(a->nodes[i].conn, status_subs_sql);
+			if (x && PQresultStatus(x) == PGRES_TUPLES_OK)
+				for (k = 0; k < PQntuples(x); k++)
+					for (j = 0; j < r->nsubs; j++)
+						if (r->subs[j].subscriber == i && r->subs[j].name &&
+						    strcmp(r->subs[j].name, PQgetvalue(x, k, 0)) == 0)
+						{
+							long long e = atoll(PQgetvalue(x, k, 4));
+
+							if (e > r->subs[j].apply_errors)
+								r->subs[j].error_seen_at = now;
+							if (e >= r->subs[j].errors_at_start)
+								r->subs[j].new_errors = e - r->subs[j].errors_at_start;
+							r->subs[j].apply_errors = e;
+						}
+			PQclear(x);
+			if (step < steps)
+				continue;
+			/* publisher side, at the end: how far each subscriber confirmed */
+			x = PQexec(a->nodes[i].conn, status_slots_sql);
+			if (x && PQresultStatus(x) == PGRES_TUPLES_OK)
+				for (k = 0; k < PQntuples(x); k++)
+					for (j = 0; j < r->nsubs; j++)
+						if (r->subs[j].publisher == i && r->subs[j].slot &&
+						    strcmp(r->subs[j].slot, PQgetvalue(x, k, 0)) == 0 && r->subs[j].flush_at_start >= 0)
+						{
+							long long f = atoll(PQgetvalue(x, k, 4));
+
+							r->subs[j].flushed = f >= 0 ? f - r->subs[j].flush_at_start : -1;
+							r->subs[j].lag_bytes = atoll(PQgetvalue(x, k, 2));
+							r->subs[j].lag_seconds = atof(PQgetvalue(x, k, 3));
+						}
+			PQclear(x);
+		}
+		if (step == steps)
+		{
+			for (j = 0; j < r->nsubs; j++)
+			{
+				r->subs[j].sample_seconds = now;
+				if (r->subs[j].new_errors < 0)
+					r->subs[j].new_errors = 0;
+				if (r->subs[j].error_seen_at > 0)
+					r->subs[j].last_error_age = now - r->subs[j].error_seen_at;
+			}
+		}
+	}
 }
 
 /* Every pgmm prepared transaction on master i (pgmm_2pc_list_query). */
@@ -565,6 +684,7 @@ gather_status(PGMMadmin *a, admin_report *r)
 	for (i = 0; i < a->nnodes; i++)
 		if (r->masters[i].up)
 			gather_slots(a, i, r);
+	sample_subscriptions(a, r);
 	if (!r->masters[a->home].up)
 	{
 		admin_seterr(a, "master %s (this one) cannot be read: %s", a->nodes[a->home].name,
@@ -719,12 +839,251 @@ pgmm_admin_recover(PGMMadmin *a, int *resolved)
 
 /* ------------------------------------------------------------ verify */
 
-char *
-pgmm_admin_verify(PGMMadmin *a, int *diverged)
+/*
+ * The checksum of every shard of table `qualified` on one master: shard
+ * name, rows, md5 of the sorted md5s of the rows.  The row is hashed as the
+ * whole-row value of the relation alias (ROW(r.*)), and the shard is read
+ * through the alias too (r.tableoid): a two-part name is always the
+ * relation's, so no column (not even one called r, x or "select") can take
+ * the row's place.
+ */
+void
+admin_build_verify_checksum(pgmm_buf *b, const char *qualified)
 {
-	pgmm_buf out;
+	pgmm_buf_printf(b, "SELECT (SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
+	                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = g.t), g.n, g.h FROM ("
+	                "SELECT r.tableoid AS t, pg_catalog.count(*) AS n, "
+	                "pg_catalog.md5(pg_catalog.string_agg(pg_catalog.md5(ROW(r.*)::text), '' "
+	                "ORDER BY pg_catalog.md5(ROW(r.*)::text))) AS h FROM %s AS r GROUP BY 1) AS g ORDER BY 1", qualified);
+}
+
+/*
+ * Every row of one shard: its key as text (keys: the key columns, NULL or
+ * none for the whole row), the md5 of the row, ordered by key then hash in
+ * byte order (so that two masters' lists merge with strcmp).
+ */
+void
+admin_build_verify_rows(pgmm_buf *b, const char *shard, const char *const *keys, int nkeys)
+{
+	int k;
+
+	pgmm_buf_append(b, "SELECT ");
+	if (nkeys <= 0)
+		pgmm_buf_append(b, "(ROW(r.*)::text");
+	else if (nkeys == 1)
+	{
+		pgmm_buf_append(b, "((r.");
+		pgmm_buf_ident(b, keys[0]);
+		pgmm_buf_append(b, ")::text");
+	}
+	else
+	{
+		pgmm_buf_append(b, "(ROW(");
+		for (k = 0; k < nkeys; k++)
+		{
+			pgmm_buf_append(b, k ? ", r." : "r.");
+			pgmm_buf_ident(b, keys[k]);
+		}
+		pgmm_buf_append(b, ")::text");
+	}
+	pgmm_buf_printf(b, " COLLATE \"C\") AS k, pg_catalog.md5(ROW(r.*)::text) AS h FROM ONLY %s AS r ORDER BY 1, 2", shard);
+}
+
+static int
+strcmp_null(const char *x, const char *y)
+{
+	return strcmp(x ? x : "", y ? y : "");
+}
+
+int
+admin_verify_diff(const char *const *ka, const char *const *ha, int na,
+                  const char *const *kb, const char *const *hb, int nb,
+                  int maxkeys, const char **first, int *nfirst)
+{
+	int i = 0, j = 0, n = 0;
+
+	*nfirst = 0;
+	while (i < na || j < nb)
+	{
+		const char *key;
+		int c = i >= na ? 1 : j >= nb ? -1 : strcmp_null(ka[i], kb[j]);
+
+		if (c == 0 && strcmp_null(ha[i], hb[j]) == 0)
+		{
+			i++, j++;
+			continue;
+		}
+		if (c == 0)
+			key = ka[i], i++, j++;
+		else if (c < 0)
+			key = ka[i++];
+		else
+			key = kb[j++];
+		/* a key counted once even when several rows carry it */
+		if (*nfirst > 0 && strcmp_null(first[*nfirst - 1], key) == 0)
+			continue;
+		if (n > 0 && *nfirst == maxkeys && strcmp_null(first[maxkeys - 1], key) == 0)
+			continue;
+		n++;
+		if (*nfirst < maxkeys)
+			first[(*nfirst)++] = key;
+	}
+	return n;
+}
+
+#define VERIFY_FIRST_KEYS 5
+
+/* Tables with what verify needs: qualified name, kind, key columns as a
+ * text array (the distribution key, else the primary key, else none). */
+static const char verify_tables_sql[] =
+	"SELECT pg_catalog.quote_ident(t.schema_name) || '.' || pg_catalog.quote_ident(t.table_name), t.kind, "
+	"  CASE WHEN t.key_column IS NOT NULL THEN ARRAY[t.key_column] ELSE "
+	"   (SELECT pg_catalog.array_agg(a.attname::text ORDER BY k.ord) FROM pg_catalog.pg_index i "
+	"     CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(att, ord) "
+	"     JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.att "
+	"     WHERE i.indrelid = pg_catalog.to_regclass(pg_catalog.quote_ident(t.schema_name) || '.' || "
+	"       pg_catalog.quote_ident(t.table_name)) AND i.indisprimary) END::text[], "
+	"  t.schema_name, t.table_name, t.owner, t.colocation "
+	"FROM pgmm.tables t ORDER BY 1";
+
+/* The shards of one table with their owner: shard name (schema.name, quoted), owner. */
+static const char verify_shards_sql[] =
+	"SELECT pg_catalog.format('%I.%I', $1::text, $2::text), $3::text "
+	"WHERE $4 = '' "
+	"UNION ALL "
+	"SELECT pg_catalog.format('%I.%I', $1::text, $2::text || '" PGMM_SHARD_SUFFIX "' || s.remainder), s.owner "
+	"FROM pgmm.shards s WHERE $4 <> '' AND s.colocation::text = $4 ORDER BY 1";
+
+/* Parse a text[] literal of identifiers ({a,"b c"}) into keys; returns
+ * the count, or -1 for out of memory. Quoted elements keep their content. */
+static int
+parse_text_array(const char *s, char ***out)
+{
+	char **v = NULL;
+	int n = 0;
+
+	*out = NULL;
+	if (s == NULL || *s != '{')
+		return 0;
+	s++;
+	while (*s && *s != '}')
+	{
+		pgmm_buf e;
+		char **nv;
+
+		pgmm_buf_init(&e);
+		if (*s == '"')
+		{
+			s++;
+			while (*s && *s != '"')
+			{
+				if (*s == '\\' && s[1])
+					s++;
+				pgmm_buf_printf(&e, "%c", *s++);
+			}
+			if (*s == '"')
+				s++;
+		}
+		else
+			while (*s && *s != ',' && *s != '}')
+				pgmm_buf_printf(&e, "%c", *s++);
+		if (*s == ',')
+			s++;
+		nv = realloc(v, (size_t) (n + 1) * sizeof *v);
+		if (nv == NULL)
+		{
+			pgmm_buf_free(&e);
+			break;
+		}
+		v = nv;
+		v[n] = pgmm_buf_take(&e);
+		if (v[n] == NULL)
+			v[n] = strdup("");
+		if (v[n] == NULL)
+			break;
+		n++;
+	}
+	*out = v;
+	return n;
+}
+
+/* Row lists of one shard on masters o (owner) and m: fill the diff. -1 on error. */
+static int
+verify_shard_rows(PGMMadmin *a, int o, int m, const char *shard, char **keys, int nkeys,
+                  int *ndiff, pgmm_buf *firstkeys, pgmm_buf *firstjson)
+{
+	pgmm_buf sql;
+	PGresult *ro, *rm;
+	const char **ka = NULL, **ha = NULL, **kb = NULL, **hb = NULL, *first[VERIFY_FIRST_KEYS];
+	int na, nb, i, nfirst = 0, rc = -1;
+
+	pgmm_buf_init(&sql);
+	admin_build_verify_rows(&sql, shard, (const char *const *) keys, nkeys);
+	ro = admin_query(a, o, pgmm_buf_str(&sql), PGRES_TUPLES_OK);
+	rm = ro ? admin_query(a, m, pgmm_buf_str(&sql), PGRES_TUPLES_OK) : NULL;
+	pgmm_buf_free(&sql);
+	if (ro == NULL || rm == NULL)
+		goto done;
+	na = PQntuples(ro);
+	nb = PQntuples(rm);
+	ka = calloc((size_t) na + 1, sizeof *ka);
+	ha = calloc((size_t) na + 1, sizeof *ha);
+	kb = calloc((size_t) nb + 1, sizeof *kb);
+	hb = calloc((size_t) nb + 1, sizeof *hb);
+	if (!ka || !ha || !kb || !hb)
+	{
+		admin_seterr(a, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < na; i++)
+	{
+		ka[i] = PQgetisnull(ro, i, 0) ? NULL : PQgetvalue(ro, i, 0);
+		ha[i] = PQgetvalue(ro, i, 1);
+	}
+	for (i = 0; i < nb; i++)
+	{
+		kb[i] = PQgetisnull(rm, i, 0) ? NULL : PQgetvalue(rm, i, 0);
+		hb[i] = PQgetvalue(rm, i, 1);
+	}
+	*ndiff = admin_verify_diff(ka, ha, na, kb, hb, nb, VERIFY_FIRST_KEYS, first, &nfirst);
+	for (i = 0; i < nfirst; i++)
+	{
+		pgmm_buf_printf(firstkeys, "%s%s", i ? ", " : "", first[i] ? first[i] : "NULL");
+		pgmm_buf_append(firstjson, i ? ", " : "");
+		if (first[i])
+			admin_json_str(firstjson, first[i]);
+		else
+			pgmm_buf_append(firstjson, "null");
+	}
+	rc = 0;
+done:
+	free(ka);
+	free(ha);
+	free(kb);
+	free(hb);
+	PQclear(ro);
+	PQclear(rm);
+	return rc;
+}
+
+/* Row of shard `shard` in a checksum result; -1 when the shard has no rows there. */
+static int
+checksum_row(const PGresult *r, const char *shard)
+{
+	int i;
+
+	for (i = 0; r && i < PQntuples(r); i++)
+		if (strcmp(PQgetvalue(r, i, 0), shard) == 0)
+			return i;
+	return -1;
+}
+
+static char *
+verify_run(PGMMadmin *a, int json, int *diverged)
+{
+	pgmm_buf out, js;
 	PGresult *tables;
-	int t, i, bad = 0;
+	int t, i, bad = 0, failed = 0;
 
 	if (diverged)
 		*diverged = 0;
@@ -733,75 +1092,150 @@ pgmm_admin_verify(PGMMadmin *a, int *diverged)
 	pgmm_buf_reset(&a->err);
 	if (!admin_require_all(a))
 		return NULL;
-	tables = admin_query(a, a->home, "SELECT pg_catalog.quote_ident(schema_name) || '.' || pg_catalog.quote_ident(table_name), kind "
-	                     "FROM pgmm.tables ORDER BY 1", PGRES_TUPLES_OK);
+	tables = admin_query(a, a->home, verify_tables_sql, PGRES_TUPLES_OK);
 	if (tables == NULL)
 		return NULL;
 	pgmm_buf_init(&out);
-	for (t = 0; t < PQntuples(tables); t++)
+	pgmm_buf_init(&js);
+	pgmm_buf_append(&js, "{\"tables\": [");
+	for (t = 0; t < PQntuples(tables) && !failed; t++)
 	{
 		const char *tbl = PQgetvalue(tables, t, 0);
+		const char *coloc = PQgetisnull(tables, t, 6) ? "" : PQgetvalue(tables, t, 6);
+		const char *sv[4];
 		PGresult **res = calloc((size_t) a->nnodes, sizeof(PGresult *));
+		PGresult *shards = NULL;
+		char **keys = NULL;
+		int nkeys = parse_text_array(PQgetisnull(tables, t, 2) ? NULL : PQgetvalue(tables, t, 2), &keys);
 		pgmm_buf sql;
 		long long rows = 0;
-		int tbad = 0, r;
+		int tbad = 0, s, nshard_json = 0;
 
-		if (res == NULL)
+		sv[0] = PQgetvalue(tables, t, 3);
+		sv[1] = PQgetvalue(tables, t, 4);
+		sv[2] = PQgetisnull(tables, t, 5) ? "" : PQgetvalue(tables, t, 5);
+		sv[3] = coloc;
+		if (res == NULL || nkeys < 0)
 		{
 			admin_seterr(a, "out of memory");
-			PQclear(tables);
-			pgmm_buf_free(&out);
-			return NULL;
+			failed = 1;
+			goto next;
+		}
+		shards = admin_query_params(a, a->home, verify_shards_sql, 4, sv);
+		if (shards == NULL)
+		{
+			failed = 1;
+			goto next;
 		}
 		pgmm_buf_init(&sql);
-		pgmm_buf_printf(&sql, "SELECT x.tableoid::regclass::text, count(*), "
-		                "md5(string_agg(x::text, E'\\n' ORDER BY x::text)) FROM %s x GROUP BY 1 ORDER BY 1", tbl);
-		for (i = 0; i < a->nnodes; i++)
-			res[i] = admin_query(a, i, pgmm_buf_str(&sql), PGRES_TUPLES_OK);
+		admin_build_verify_checksum(&sql, tbl);
+		for (i = 0; i < a->nnodes && !failed; i++)
+			if ((res[i] = admin_query(a, i, pgmm_buf_str(&sql), PGRES_TUPLES_OK)) == NULL)
+				failed = 1;
 		pgmm_buf_free(&sql);
-		for (i = 0; i < a->nnodes; i++)
-			if (res[i] == NULL)
-				tbad = -1;
-		if (tbad == 0)
+		if (failed)
+			goto next;
+		pgmm_buf_printf(&js, "%s{\"table\": ", t ? ", " : "");
+		admin_json_str(&js, tbl);
+		pgmm_buf_append(&js, ", \"differences\": [");
+		for (s = 0; s < PQntuples(shards) && !failed; s++)
 		{
-			for (r = 0; r < PQntuples(res[0]); r++)
-				rows += atoll(PQgetvalue(res[0], r, 1));
-			for (i = 1; i < a->nnodes; i++)
+			const char *shard = PQgetvalue(shards, s, 0);
+			int o = admin_node_index(a, PQgetvalue(shards, s, 1));
+			int ro, rm;
+
+			if (o < 0)
+				o = a->home;
+			ro = checksum_row(res[o], shard);
+			if (ro >= 0)
+				rows += atoll(PQgetvalue(res[o], ro, 1));
+			for (i = 0; i < a->nnodes && !failed; i++)
 			{
-				int same = PQntuples(res[i]) == PQntuples(res[0]);
+				long long no, nm;
+				int ndiff = 0;
+				pgmm_buf fk, fj;
 
-				for (r = 0; same && r < PQntuples(res[0]); r++)
-					same = strcmp(PQgetvalue(res[i], r, 0), PQgetvalue(res[0], r, 0)) == 0 &&
-						strcmp(PQgetvalue(res[i], r, 1), PQgetvalue(res[0], r, 1)) == 0 &&
-						strcmp(PQgetvalue(res[i], r, 2), PQgetvalue(res[0], r, 2)) == 0;
-				if (!same)
+				if (i == o)
+					continue;
+				rm = checksum_row(res[i], shard);
+				if (ro < 0 && rm < 0)
+					continue;
+				if (ro >= 0 && rm >= 0 && strcmp(PQgetvalue(res[o], ro, 1), PQgetvalue(res[i], rm, 1)) == 0 &&
+				    strcmp(PQgetvalue(res[o], ro, 2), PQgetvalue(res[i], rm, 2)) == 0)
+					continue;
+				no = ro >= 0 ? atoll(PQgetvalue(res[o], ro, 1)) : 0;
+				nm = rm >= 0 ? atoll(PQgetvalue(res[i], rm, 1)) : 0;
+				pgmm_buf_init(&fk);
+				pgmm_buf_init(&fj);
+				if (verify_shard_rows(a, o, i, shard, keys, nkeys, &ndiff, &fk, &fj) < 0)
 				{
-					long long other = 0;
-
-					for (r = 0; r < PQntuples(res[i]); r++)
-						other += atoll(PQgetvalue(res[i], r, 1));
-					pgmm_buf_printf(&out, "%s: DIFFERS between %s (%lld rows) and %s (%lld rows)\n", tbl,
-					                a->nodes[0].name, rows, a->nodes[i].name, other);
-					tbad++;
+					failed = 1;
+					pgmm_buf_free(&fk);
+					pgmm_buf_free(&fj);
+					break;
 				}
+				pgmm_buf_printf(&out, "%s: DIFFERS: shard %s on %s differs from its owner %s: %d row(s) differ "
+				                "(%s: %lld rows, %s: %lld rows); first keys: %s\n", tbl, shard, a->nodes[i].name,
+				                a->nodes[o].name, ndiff, a->nodes[o].name, no, a->nodes[i].name, nm,
+				                fk.len ? pgmm_buf_str(&fk) : "(none)");
+				pgmm_buf_append(&js, nshard_json++ ? ", {\"shard\": " : "{\"shard\": ");
+				admin_json_str(&js, shard);
+				pgmm_buf_append(&js, ", \"owner\": ");
+				admin_json_str(&js, a->nodes[o].name);
+				pgmm_buf_append(&js, ", \"master\": ");
+				admin_json_str(&js, a->nodes[i].name);
+				pgmm_buf_printf(&js, ", \"owner_rows\": %lld, \"master_rows\": %lld, \"differing_rows\": %d, "
+				                "\"first_keys\": [%s]}", no, nm, ndiff, fj.len ? pgmm_buf_str(&fj) : "");
+				pgmm_buf_free(&fk);
+				pgmm_buf_free(&fj);
+				tbad++;
 			}
+		}
+		if (!failed)
+		{
+			pgmm_buf_printf(&js, "], \"rows\": %lld, \"shards\": %d, \"identical\": %s}", rows,
+			                PQntuples(shards), tbad ? "false" : "true");
 			if (tbad == 0)
 				pgmm_buf_printf(&out, "%s: %lld rows in %d partitions, identical on %d masters\n", tbl, rows,
-				                PQntuples(res[0]), a->nnodes);
-			bad += tbad;
+				                PQntuples(shards), a->nnodes);
 		}
-		for (i = 0; i < a->nnodes; i++)
+		bad += tbad;
+next:
+		for (i = 0; res && i < a->nnodes; i++)
 			PQclear(res[i]);
 		free(res);
-		if (tbad < 0)
-		{
-			PQclear(tables);
-			pgmm_buf_free(&out);
-			return NULL;
-		}
+		PQclear(shards);
+		for (i = 0; i < nkeys; i++)
+			free(keys[i]);
+		free(keys);
 	}
 	PQclear(tables);
+	if (failed)
+	{
+		pgmm_buf_free(&out);
+		pgmm_buf_free(&js);
+		return NULL;
+	}
+	pgmm_buf_printf(&js, "], \"masters\": %d, \"differences\": %d}\n", a->nnodes, bad);
 	if (diverged)
 		*diverged = bad;
+	if (json)
+	{
+		pgmm_buf_free(&out);
+		return pgmm_buf_take(&js);
+	}
+	pgmm_buf_free(&js);
 	return pgmm_buf_take(&out);
+}
+
+char *
+pgmm_admin_verify(PGMMadmin *a, int *diverged)
+{
+	return verify_run(a, 0, diverged);
+}
+
+char *
+pgmm_admin_verify_json(PGMMadmin *a, int json, int *diverged)
+{
+	return verify_run(a, json, diverged);
 }

@@ -16,15 +16,196 @@
 #include <sodium.h>
 
 #include "admin_int.h"
+#include "sqlparse.h"
 
 /* ------------------------------------------------------------ ddl */
 
-static int
-ddl_body(PGMMadmin *a, void *arg)
+/* Why statement st may not run inside pgmm's catalog change; NULL when it may. */
+static const char *
+ddl_txn_control(const pgmm_stmt *st)
 {
-	const char *sql = arg;
+	switch (st->kind)
+	{
+		case PGMM_STMT_BEGIN:
+			return "starts a transaction";
+		case PGMM_STMT_COMMIT:
+			return "ends the transaction";
+		case PGMM_STMT_ROLLBACK:
+			return "ends the transaction";
+		case PGMM_STMT_TXN_OTHER:
+			if (st->sub == PGMM_SUB_SAVEPOINT || st->sub == PGMM_SUB_RELEASE ||
+				st->sub == PGMM_SUB_ROLLBACK_TO)
+				return "splits the transaction with a savepoint";
+			return NULL;
+		case PGMM_STMT_DDL:
+			if (st->sub == PGMM_SUB_PREPARE_TRANSACTION)
+				return "prepares the transaction";
+			if (st->sub == PGMM_SUB_COMMIT_PREPARED || st->sub == PGMM_SUB_ROLLBACK_PREPARED)
+				return "decides a prepared transaction";
+			return NULL;
+		default:
+			return NULL;
+	}
+}
+
+int
+admin_ddl_check_body(const char *sql, pgmm_buf *err)
+{
+	size_t len, off = 0;
+	int n = 0;
+
+	if (sql == NULL || sql[strspn(sql, " \t\r\n;")] == '\0')
+	{
+		pgmm_buf_printf(err, "ddl: no SQL statement given");
+		return -1;
+	}
+	len = strlen(sql);
+	while (off < len)
+	{
+		pgmm_stmt *st = NULL;
+		char perr[256];
+		const char *why;
+		int rc = pgmm_sql_parse(sql + off, len - off, &st, perr, sizeof perr);
+
+		if (rc == PGMM_PARSE_ENOMEM)
+		{
+			pgmm_buf_printf(err, "out of memory");
+			return -1;
+		}
+		if (rc < 0)
+		{
+			pgmm_buf_printf(err, "ddl: cannot read the body (nothing was run): %s", perr);
+			return -1;
+		}
+		if (st->kind == PGMM_STMT_EMPTY)
+		{
+			pgmm_stmt_free(st);
+			break;
+		}
+		n++;
+		why = ddl_txn_control(st);
+		if (why)
+		{
+			size_t sl = st->first_end;
+			size_t skip = strspn(sql + off, " \t\r\n;");
+
+			while (sl > skip && (sql[off + sl - 1] == ';' || sql[off + sl - 1] == ' ' ||
+							  sql[off + sl - 1] == '\n' || sql[off + sl - 1] == '\t' ||
+							  sql[off + sl - 1] == '\r'))
+				sl--;
+			pgmm_buf_printf(err, "ddl: statement %d of the body (%.*s%s) %s; pgmm runs the body inside "
+							"its own transaction on every master and commits it with a two-phase "
+							"commit, so a body may not contain transaction control (BEGIN, COMMIT, "
+							"ROLLBACK, SAVEPOINT, RELEASE, PREPARE TRANSACTION, COMMIT/ROLLBACK "
+							"PREPARED): remove it; nothing was run",
+							n, (int) (sl - skip > 60 ? 60 : sl - skip), sql + off + skip,
+							sl - skip > 60 ? "..." : "", why);
+			pgmm_stmt_free(st);
+			return -1;
+		}
+		if (st->first_end == 0 || st->first_end > len - off)
+		{
+			pgmm_stmt_free(st);
+			break;
+		}
+		off += st->first_end;
+		pgmm_stmt_free(st);
+	}
+	return 0;
+}
+
+static int drop_wait_caught_up(PGMMadmin *a);
+
+/* The text holds the word DROP (any case) somewhere. */
+static int
+mentions_drop(const char *sql)
+{
+	const char *p;
+
+	for (p = sql; *p; p++)
+		if ((p[0] | 0x20) == 'd' && p[1] && (p[1] | 0x20) == 'r' && p[2] && (p[2] | 0x20) == 'o' &&
+		    p[3] && (p[3] | 0x20) == 'p')
+			return 1;
+	return 0;
+}
+
+/*
+ * After a ddl body: managed tables it dropped (DROP TABLE, DROP SCHEMA ...
+ * CASCADE) leave the catalog in the same change, as `pgmm drop` does; a
+ * colocation group may only go whole.
+ */
+static int
+ddl_forget_dropped(PGMMadmin *a)
+{
+	PGresult *r = admin_query(a, a->home,
+	                          "SELECT pg_catalog.format('%I.%I', t.schema_name, t.table_name), t.schema_name, t.table_name, "
+	                          "  (SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I', o.schema_name, o.table_name), ', ') "
+	                          "    FROM pgmm.tables o WHERE o.colocation = t.colocation "
+	                          "    AND pg_catalog.to_regclass(pg_catalog.format('%I.%I', o.schema_name, o.table_name)) IS NOT NULL) "
+	                          "FROM pgmm.tables t "
+	                          "WHERE pg_catalog.to_regclass(pg_catalog.format('%I.%I', t.schema_name, t.table_name)) IS NULL "
+	                          "ORDER BY 1", PGRES_TUPLES_OK);
+	admin_stmts s;
+	const char **sch, **nam;
+	int k, n, rc;
+
+	if (r == NULL)
+		return -1;
+	n = PQntuples(r);
+	if (n <= 0)
+	{
+		PQclear(r);
+		return 0;
+	}
+	for (k = 0; k < n; k++)
+		if (!PQgetisnull(r, k, 3))
+		{
+			admin_seterr(a, "ddl: the body drops %s but not %s, colocated with it (pgmm colocation group): "
+			             "drop them together (`pgmm drop`)", PQgetvalue(r, k, 0), PQgetvalue(r, k, 3));
+			PQclear(r);
+			return -1;
+		}
+	sch = calloc((size_t) n + 1, sizeof *sch);
+	nam = calloc((size_t) n + 1, sizeof *nam);
+	if (sch == NULL || nam == NULL)
+	{
+		free(sch);
+		free(nam);
+		PQclear(r);
+		admin_seterr(a, "out of memory");
+		return -1;
+	}
+	for (k = 0; k < n; k++)
+	{
+		sch[k] = PQgetvalue(r, k, 1);
+		nam[k] = PQgetvalue(r, k, 2);
+	}
+	admin_stmts_init(&s);
+	admin_build_drop_tables(&s, sch, nam, n, 0);
+	rc = admin_stmts_ok(&s) ? admin_stmts_run_all(a, &s) : -1;
+	if (!admin_stmts_ok(&s))
+		admin_seterr(a, "out of memory");
+	for (k = 0; rc == 0 && k < n; k++)
+		admin_notice(a, "%s was a pgmm table: its catalog rows go with it", PQgetvalue(r, k, 0));
+	admin_stmts_free(&s);
+	free(sch);
+	free(nam);
+	PQclear(r);
+	return rc;
+}
+
+/* The body on every master; caught_up: the subscriptions are known to
+ * have applied everything written to the tables it names (frozen ddl). */
+static int
+ddl_body_run(PGMMadmin *a, const char *sql, int caught_up)
+{
 	int i;
 
+	/* A body that may drop a pgmm table: let every subscription apply what
+	 * was written before (a change in flight to a dropped table would stop
+	 * its subscription). */
+	if (!caught_up && mentions_drop(sql) && drop_wait_caught_up(a) < 0)
+		return -1;
 	for (i = 0; i < a->nnodes; i++)
 	{
 		PGresult *r = PQexec(a->nodes[i].conn, sql);
@@ -32,14 +213,30 @@ ddl_body(PGMMadmin *a, void *arg)
 
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		{
+			admin_note_failure(a, i, r);
 			pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
 			pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
 			PQclear(r);
 			return -1;
 		}
 		PQclear(r);
+		/* the body must leave pgmm's transaction open (a COMMIT hidden in
+		 * a function, a procedure, ... would end it) */
+		if (PQtransactionStatus(a->nodes[i].conn) != PQTRANS_INTRANS)
+		{
+			pgmm_buf_printf(&a->err, "master %s: the ddl body ended pgmm's transaction (it may not "
+							"contain transaction control); the catalog change is abandoned",
+							a->nodes[i].name);
+			return -1;
+		}
 	}
-	return 0;
+	return ddl_forget_dropped(a);
+}
+
+static int
+ddl_body(PGMMadmin *a, void *arg)
+{
+	return ddl_body_run(a, arg, 0);
 }
 
 static int ddl_frozen(PGMMadmin *a, const char *sql);
@@ -51,11 +248,9 @@ pgmm_admin_ddl(PGMMadmin *a, const char *sql)
 
 	if (a == NULL)
 		return -1;
-	if (sql == NULL || sql[strspn(sql, " \t\r\n;")] == '\0')
-	{
-		admin_seterr(a, "ddl: no SQL statement given");
+	pgmm_buf_reset(&a->err);
+	if (admin_ddl_check_body(sql, &a->err) < 0)
 		return -1;
-	}
 	rc = ddl_frozen(a, sql);
 	if (rc < 0)
 		return -1;
@@ -217,7 +412,7 @@ ddl_frozen_body(PGMMadmin *a, void *arg)
 	 * has the last word. */
 	if (ddl_unfreeze_body(a, arg) < 0)
 		return -1;
-	return ddl_body(a, (void *) f->sql);
+	return ddl_body_run(a, f->sql, 1);
 }
 
 static void
@@ -539,10 +734,28 @@ check_table_everywhere(PGMMadmin *a, const char *table, table_info *t)
 			admin_seterr(a, "table \"%s\" does not exist on master %s", table, a->nodes[a->home].name);
 		return -1;
 	}
+	if (strcmp(t->schema, "pgmm") == 0)
+	{
+		admin_seterr(a, "%s belongs to pgmm's own schema pgmm: pgmm's catalog cannot be distributed or referenced",
+		             t->qualified);
+		goto fail;
+	}
 	if (t->relkind != 'r')
 	{
-		admin_seterr(a, "%s is not a plain table (relkind %c)%s", t->qualified, t->relkind,
-		             t->relkind == 'p' ? ": pgmm partitions the table itself; give it an unpartitioned table" : "");
+		static const char kinds[] = "vview\0mmaterialized view\0Sa sequence\0fa foreign table\0"
+			"ian index\0Ia partitioned index\0ca composite type\0ta TOAST table\0";
+		const char *k = "an unknown kind of relation";
+		const char *p;
+
+		for (p = kinds; *p; p += strlen(p) + 1)
+			if (*p == t->relkind)
+				k = p + 1;
+		if (t->relkind == 'p')
+			admin_seterr(a, "%s is a partitioned table: pgmm partitions the table itself; give it an "
+			             "unpartitioned table", t->qualified);
+		else
+			admin_seterr(a, "%s is %s%s, not an ordinary table: pgmm distributes and references ordinary "
+			             "tables only", t->qualified, k[0] == 'v' || k[0] == 'm' ? "a " : "", k);
 		goto fail;
 	}
 	v[0] = t->schema;
@@ -1299,4 +1512,354 @@ pgmm_admin_distribute(PGMMadmin *a, const char *table, const char *column, int s
 fail:
 	table_info_free(&t);
 	return -1;
+}
+
+/* ------------------------------------------------------------ drop */
+
+typedef struct drop_table
+{
+	char *schema;
+	char *name;
+	char *qualified;
+	int   distributed;
+	char *owner;          /* reference: its owner */
+	char *colocation;     /* distributed: its group id (text) */
+} drop_table;
+
+typedef struct drop_args
+{
+	drop_table *t;
+	int         n;
+	admin_stmts *locks;   /* per master: the relations it accepts writes to */
+	admin_stmts drop;     /* DROP TABLE and the catalog rows, on every master */
+} drop_args;
+
+static void
+drop_args_free(drop_args *d, int nnodes)
+{
+	int k;
+
+	for (k = 0; k < d->n; k++)
+	{
+		free(d->t[k].schema);
+		free(d->t[k].name);
+		free(d->t[k].qualified);
+		free(d->t[k].owner);
+		free(d->t[k].colocation);
+	}
+	free(d->t);
+	for (k = 0; d->locks && k < nnodes; k++)
+		admin_stmts_free(&d->locks[k]);
+	free(d->locks);
+	admin_stmts_free(&d->drop);
+}
+
+/* How long drop waits for every subscription to have applied what was
+ * written before the tables were locked. */
+#define DROP_CATCHUP_MS 30000
+
+static const char drop_lookup_sql[] =
+	"SELECT t.schema_name, t.table_name, t.kind, t.owner, t.colocation::text, "
+	"  pg_catalog.format('%I.%I', t.schema_name, t.table_name) "
+	"FROM pgmm.tables t WHERE pg_catalog.to_regclass(pg_catalog.format('%I.%I', t.schema_name, t.table_name)) "
+	"  = pg_catalog.to_regclass($1)";
+
+/* Wait until every pgmm slot on every master confirmed the WAL written so
+ * far: nothing written to the tables before they were locked is still on
+ * its way (it would find them dropped and stop the subscription). */
+static int
+drop_wait_caught_up(PGMMadmin *a)
+{
+	int i, waited = 0;
+
+	for (i = 0; i < a->nnodes; i++)
+	{
+		PGresult *r = admin_query(a, i, "SELECT pg_catalog.pg_current_wal_lsn()::text", PGRES_TUPLES_OK);
+		char lsn[64];
+		const char *v[1];
+
+		if (r == NULL)
+			return -1;
+		snprintf(lsn, sizeof lsn, "%s", PQgetvalue(r, 0, 0));
+		PQclear(r);
+		v[0] = lsn;
+		for (;;)
+		{
+			r = admin_query_params(a, i, "SELECT coalesce(string_agg(slot_name, ', ' ORDER BY slot_name), '') "
+			                       "FROM pg_catalog.pg_replication_slots WHERE database = current_database() "
+			                       "AND slot_type = 'logical' AND slot_name LIKE 'pgmm\\_%' "
+			                       "AND (confirmed_flush_lsn IS NULL OR confirmed_flush_lsn < $1::pg_lsn)", 1, v);
+			if (r == NULL)
+				return -1;
+			if (PQgetvalue(r, 0, 0)[0] == '\0')
+			{
+				PQclear(r);
+				break;
+			}
+			if (waited >= DROP_CATCHUP_MS)
+			{
+				pgmm_buf_printf(&a->err, "master %s: the subscriptions of slot(s) %s have not applied master "
+				                "%s's changes after %d s: dropping now could stop them (see `pgmm status`)",
+				                a->nodes[i].name, PQgetvalue(r, 0, 0), a->nodes[i].name, DROP_CATCHUP_MS / 1000);
+				PQclear(r);
+				return -1;
+			}
+			PQclear(r);
+			{
+				struct timespec ts = {0, 100 * 1000 * 1000};
+
+				nanosleep(&ts, NULL);
+			}
+			waited += 100;
+		}
+	}
+	return 0;
+}
+
+static int
+drop_body(PGMMadmin *a, void *arg)
+{
+	drop_args *d = arg;
+	int i;
+
+	/* 1. no new writes: each master locks what it accepts writes to (not
+	 * what replication writes into, so the subscriptions can catch up) */
+	for (i = 0; i < a->nnodes; i++)
+		if (admin_stmts_run_on(a, i, &d->locks[i]) < 0)
+			return -1;
+	/* 2. everything written before is applied everywhere */
+	if (drop_wait_caught_up(a) < 0)
+		return -1;
+	/* 3. drop (shards, guards, publication entries go with the tables) */
+	return admin_stmts_run_all(a, &d->drop);
+}
+
+int
+pgmm_admin_drop(PGMMadmin *a, const char *const *tables, int ntables)
+{
+	drop_args d;
+	pgmm_buf sql;
+	int k, j, i, rc = -1;
+
+	if (a == NULL || !a->ok)
+		return -1;
+	pgmm_buf_reset(&a->err);
+	memset(&d, 0, sizeof d);
+	admin_stmts_init(&d.drop);
+	if (tables == NULL || ntables < 1)
+	{
+		admin_seterr(a, "drop: no table given");
+		return -1;
+	}
+	for (k = 0; k < ntables; k++)
+		if (tables[k] == NULL || tables[k][0] == '\0')
+		{
+			admin_seterr(a, "drop: table %d is empty or NULL", k + 1);
+			return -1;
+		}
+	if (!admin_require_all(a))
+		return -1;
+	d.t = calloc((size_t) ntables, sizeof *d.t);
+	d.locks = calloc((size_t) a->nnodes, sizeof *d.locks);
+	if (d.t == NULL || d.locks == NULL)
+	{
+		admin_seterr(a, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < a->nnodes; i++)
+		admin_stmts_init(&d.locks[i]);
+	for (k = 0; k < ntables; k++)
+	{
+		const char *v[1] = {tables[k]};
+		PGresult *r = admin_query_params(a, a->home, drop_lookup_sql, 1, v);
+		drop_table *t;
+
+		if (r == NULL)
+			goto done;
+		if (PQntuples(r) != 1)
+		{
+			admin_seterr(a, "drop: \"%s\" is not a table pgmm manages (`pgmm status` lists them; an unmanaged "
+			             "table is dropped with `pgmm ddl 'DROP TABLE ...'`); nothing was changed", tables[k]);
+			PQclear(r);
+			goto done;
+		}
+		for (j = 0; j < d.n; j++)
+			if (strcmp(d.t[j].qualified, PQgetvalue(r, 0, 5)) == 0)
+				break;
+		if (j < d.n)
+		{
+			PQclear(r);
+			continue;
+		}
+		t = &d.t[d.n++];
+		t->schema = strdup(PQgetvalue(r, 0, 0));
+		t->name = strdup(PQgetvalue(r, 0, 1));
+		t->distributed = strcmp(PQgetvalue(r, 0, 2), "distributed") == 0;
+		t->owner = PQgetisnull(r, 0, 3) ? NULL : strdup(PQgetvalue(r, 0, 3));
+		t->colocation = PQgetisnull(r, 0, 4) ? NULL : strdup(PQgetvalue(r, 0, 4));
+		t->qualified = strdup(PQgetvalue(r, 0, 5));
+		PQclear(r);
+		if (!t->schema || !t->name || !t->qualified || (t->distributed && !t->colocation) ||
+		    (!t->distributed && !t->owner))
+		{
+			admin_seterr(a, "out of memory");
+			goto done;
+		}
+	}
+	/* Colocated tables go together. */
+	for (k = 0; k < d.n; k++)
+	{
+		const char *v[1];
+		PGresult *r;
+		int x;
+
+		if (!d.t[k].distributed)
+			continue;
+		v[0] = d.t[k].colocation;
+		r = admin_query_params(a, a->home, "SELECT pg_catalog.format('%I.%I', schema_name, table_name) "
+		                       "FROM pgmm.tables WHERE colocation::text = $1 ORDER BY 1", 1, v);
+		if (r == NULL)
+			goto done;
+		for (x = 0; x < PQntuples(r); x++)
+		{
+			for (j = 0; j < d.n; j++)
+				if (strcmp(d.t[j].qualified, PQgetvalue(r, x, 0)) == 0)
+					break;
+			if (j == d.n)
+			{
+				admin_seterr(a, "drop: %s is colocated with %s (pgmm colocation group %s: their shards share "
+				             "owners and may reference each other): drop them together (`pgmm drop %s %s`); "
+				             "nothing was changed", d.t[k].qualified, PQgetvalue(r, x, 0), d.t[k].colocation,
+				             d.t[k].qualified, PQgetvalue(r, x, 0));
+				PQclear(r);
+				goto done;
+			}
+		}
+		PQclear(r);
+	}
+	/* The locks each master takes. */
+	for (k = 0; k < d.n; k++)
+	{
+		drop_table *t = &d.t[k];
+
+		if (!t->distributed)
+		{
+			i = admin_node_index(a, t->owner);
+			if (i >= 0)
+				admin_stmts_addf(&d.locks[i], "LOCK TABLE ONLY %s IN EXCLUSIVE MODE", t->qualified);
+			continue;
+		}
+		for (i = 0; i < a->nnodes; i++)
+			admin_stmts_addf(&d.locks[i], "LOCK TABLE ONLY %s IN EXCLUSIVE MODE", t->qualified);
+		{
+			const char *v[1] = {t->colocation};
+			PGresult *r = admin_query_params(a, a->home, "SELECT remainder, owner FROM pgmm.shards "
+			                                 "WHERE colocation::text = $1 ORDER BY remainder", 1, v);
+			int x;
+
+			if (r == NULL)
+				goto done;
+			for (x = 0; x < PQntuples(r); x++)
+			{
+				pgmm_buf shard;
+
+				i = admin_node_index(a, PQgetvalue(r, x, 1));
+				if (i < 0)
+					continue;
+				pgmm_buf_init(&shard);
+				pgmm_buf_printf(&shard, "%s" PGMM_SHARD_SUFFIX "%s", t->name, PQgetvalue(r, x, 0));
+				pgmm_buf_init(&sql);
+				pgmm_buf_append(&sql, "LOCK TABLE ONLY ");
+				pgmm_buf_ident(&sql, t->schema);
+				pgmm_buf_append(&sql, ".");
+				pgmm_buf_ident(&sql, pgmm_buf_str(&shard));
+				pgmm_buf_append(&sql, " IN EXCLUSIVE MODE");
+				admin_stmts_add(&d.locks[i], pgmm_buf_str(&sql));
+				pgmm_buf_free(&sql);
+				pgmm_buf_free(&shard);
+			}
+			PQclear(r);
+		}
+	}
+	{
+		const char **sch = calloc((size_t) d.n + 1, sizeof *sch), **nam = calloc((size_t) d.n + 1, sizeof *nam);
+
+		if (sch == NULL || nam == NULL)
+		{
+			free(sch);
+			free(nam);
+			admin_seterr(a, "out of memory");
+			goto done;
+		}
+		for (k = 0; k < d.n; k++)
+		{
+			sch[k] = d.t[k].schema;
+			nam[k] = d.t[k].name;
+		}
+		admin_build_drop_tables(&d.drop, sch, nam, d.n, 1);
+		free(sch);
+		free(nam);
+	}
+	for (i = 0; i < a->nnodes; i++)
+		if (!admin_stmts_ok(&d.locks[i]))
+		{
+			admin_seterr(a, "out of memory");
+			goto done;
+		}
+	if (!admin_stmts_ok(&d.drop))
+	{
+		admin_seterr(a, "out of memory");
+		goto done;
+	}
+	rc = admin_catalog_change(a, drop_body, &d);
+	if (rc == 0)
+	{
+		for (k = 0; k < d.n; k++)
+			admin_notice(a, "%s dropped on %d masters", d.t[k].qualified, a->nnodes);
+		rc = admin_refresh_subscriptions(a);
+	}
+done:
+	drop_args_free(&d, a->nnodes);
+	return rc;
+}
+
+void
+admin_build_drop_tables(admin_stmts *s, const char *const *schemas, const char *const *names, int n, int drop)
+{
+	pgmm_buf b;
+	int k;
+
+	if (n < 1)
+		return;
+	pgmm_buf_init(&b);
+	if (drop)
+	{
+		pgmm_buf_append(&b, "DROP TABLE ");
+		for (k = 0; k < n; k++)
+		{
+			pgmm_buf_append(&b, k ? ", " : "");
+			pgmm_buf_ident(&b, schemas[k]);
+			pgmm_buf_append(&b, ".");
+			pgmm_buf_ident(&b, names[k]);
+		}
+		admin_stmts_add(s, pgmm_buf_str(&b));
+		pgmm_buf_reset(&b);
+	}
+	pgmm_buf_append(&b, "DELETE FROM pgmm.tables WHERE (schema_name, table_name) IN (");
+	for (k = 0; k < n; k++)
+	{
+		pgmm_buf_append(&b, k ? ", (" : "(");
+		pgmm_buf_literal(&b, schemas[k]);
+		pgmm_buf_append(&b, ", ");
+		pgmm_buf_literal(&b, names[k]);
+		pgmm_buf_append(&b, ")");
+	}
+	pgmm_buf_append(&b, ")");
+	admin_stmts_add(s, pgmm_buf_str(&b));
+	pgmm_buf_free(&b);
+	/* a colocation group left without tables goes with its shards */
+	admin_stmts_add(s, "DELETE FROM pgmm.shards s WHERE NOT EXISTS "
+	                "(SELECT 1 FROM pgmm.tables t WHERE t.colocation = s.colocation)");
+	admin_stmts_add(s, "DELETE FROM pgmm.colocations c WHERE NOT EXISTS "
+	                "(SELECT 1 FROM pgmm.tables t WHERE t.colocation = c.id)");
 }

@@ -139,6 +139,7 @@ typedef struct ctx
 	tok		   *t;
 	uint32_t	nt;
 	int			nstatements;
+	size_t		first_end;
 	int			max_param;
 
 	/* recogniser results */
@@ -1313,6 +1314,8 @@ lex_all(ctx *c, char *err, size_t errlen)
 		{
 			if (ntok > 0)
 			{
+				if (storing)
+					c->first_end = t.end;
 				c->nstatements++;
 				storing = 0;
 			}
@@ -3183,6 +3186,14 @@ stmt_detail(ctx *c)
 				c->tag = "PREPARE";
 			}
 			break;
+		case PGMM_STMT_DDL:
+			if (tk_kw(c, 0, b, "prepare"))
+				c->sub = PGMM_SUB_PREPARE_TRANSACTION;
+			else if (tk_kw(c, 0, b, "commit"))
+				c->sub = PGMM_SUB_COMMIT_PREPARED;
+			else if (tk_kw(c, 0, b, "rollback") || tk_kw(c, 0, b, "abort"))
+				c->sub = PGMM_SUB_ROLLBACK_PREPARED;
+			break;
 		case PGMM_STMT_OTHER:
 			if (tk_kw(c, 0, b, "copy"))
 			{
@@ -3351,6 +3362,7 @@ build(ctx *c)
 
 	st->kind = c->kind;
 	st->nstatements = c->nstatements;
+	st->first_end = c->first_end;
 	st->max_param = c->max_param;
 	st->schema = res_str(pool, c->schema);
 	st->table = res_str(pool, c->table);
@@ -3440,6 +3452,7 @@ pgmm_sql_parse(const char *sql, size_t len, pgmm_stmt **out, char *err, size_t e
 	c.t = NULL;
 	c.nt = 0;
 	c.nstatements = 0;
+	c.first_end = len;
 	c.max_param = 0;
 	c.kind = PGMM_STMT_OTHER;
 	c.schema = c.table = c.alias = NONE;

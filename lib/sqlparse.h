@@ -55,6 +55,10 @@ typedef enum pgmm_stmt_sub
 	PGMM_SUB_ROLLBACK_TO,
 	PGMM_SUB_SET_TRANSACTION,/* SET TRANSACTION / SET CONSTRAINTS */
 	PGMM_SUB_LOCK,
+	/* DDL: two-phase commit statements (they end or touch a transaction) */
+	PGMM_SUB_PREPARE_TRANSACTION,
+	PGMM_SUB_COMMIT_PREPARED,
+	PGMM_SUB_ROLLBACK_PREPARED,
 	/* OTHER */
 	PGMM_SUB_COPY
 } pgmm_stmt_sub;
@@ -90,6 +94,9 @@ typedef struct pgmm_stmt
 	pgmm_stmt_kind kind;
 	int         nstatements;  /* statements in the text (>1: a multi-statement string; the
 	                             fields below describe the FIRST one only) */
+	size_t      first_end;    /* bytes from the start of the text to the end of the first
+	                             statement, its ';' included (the text's length when it
+	                             has no ';'): parse text + first_end for the next one */
 	const char *schema;       /* target schema if qualified, else NULL */
 	const char *table;        /* target table: INSERT INTO / UPDATE / DELETE FROM / the only
 	                             table of a SELECT's FROM (NULL when several, a join, none) */

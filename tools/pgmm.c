@@ -22,14 +22,18 @@ static const char usage_text[] =
 	"  pgmm [-d CONNINFO] ddl 'SQL' [--catchup-wait SECONDS]\n"
 	"  pgmm [-d CONNINFO] reference TABLE [--owner NAME]\n"
 	"  pgmm [-d CONNINFO] distribute TABLE COLUMN [--shards S] [--colocate-with TABLE]\n"
+	"  pgmm [-d CONNINFO] drop TABLE [TABLE...]  drop pgmm tables (colocated ones together)\n"
 	"  pgmm [-d CONNINFO] status [--json]\n"
-	"  pgmm [-d CONNINFO] verify      compare every pgmm table across masters\n"
+	"  pgmm [-d CONNINFO] verify [--json]  compare every shard with its owner's copy\n"
 	"  pgmm [-d CONNINFO] recover     finish two-phase commits a failure left open\n"
 	"  pgmm [-d CONNINFO] uninstall   remove pgmm from every master (rows stay)\n"
 	"  pgmm --version | --help\n"
-	"-d names any one master (default: $PGMM_CONNINFO); pgmm finds the others in its catalog.\n";
+	"-d names any one master (default: $PGMM_CONNINFO); pgmm finds the others in its catalog.\n"
+	"--lock-timeout MS (before the command): how long a catalog change waits for a lock\n"
+	"  (default 10000 ms); past it the change fails and names who holds the lock.\n";
 
 static int quiet;
+static int lock_timeout_ms = -1;
 
 static void
 print_notice(void *arg, const char *msg)
@@ -126,6 +130,12 @@ connect_admin(const char *conninfo)
 		return NULL;
 	}
 	pgmm_admin_set_notice(a, print_notice, NULL);
+	if (lock_timeout_ms > 0 && pgmm_admin_set_lock_timeout(a, lock_timeout_ms) < 0)
+	{
+		fprintf(stderr, "pgmm: %s\n", pgmm_admin_error(a));
+		pgmm_admin_finish(a);
+		return NULL;
+	}
 	return a;
 }
 
@@ -143,6 +153,20 @@ main(int argc, char **argv)
 		{
 			conninfo = argv[i + 1];
 			i += 2;
+		}
+		else if (strcmp(argv[i], "--lock-timeout") == 0 || strncmp(argv[i], "--lock-timeout=", 15) == 0)
+		{
+			const char *v = argv[i][14] == '=' ? argv[i] + 15 : (i + 1 < argc ? argv[i + 1] : NULL);
+			char *end;
+			long ms;
+
+			if (v == NULL)
+				return usage("--lock-timeout takes a number of milliseconds");
+			ms = strtol(v, &end, 10);
+			if (end == v || *end != '\0' || ms < 1 || ms > 3600000)
+				return usage("--lock-timeout takes a number of milliseconds from 1 to 3600000");
+			lock_timeout_ms = (int) ms;
+			i += argv[i][14] == '=' ? 1 : 2;
 		}
 		else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
 		{
@@ -176,6 +200,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(command, "ddl") != 0 && strcmp(command, "reference") != 0 && strcmp(command, "distribute") != 0 &&
+	    strcmp(command, "drop") != 0 &&
 	    strcmp(command, "status") != 0 && strcmp(command, "verify") != 0 && strcmp(command, "recover") != 0 &&
 	    strcmp(command, "uninstall") != 0)
 	{
@@ -201,6 +226,8 @@ main(int argc, char **argv)
 		return usage("distribute needs TABLE and COLUMN");
 	if (strcmp(command, "reference") == 0 && argc - i < 1)
 		return usage("reference needs TABLE");
+	if (strcmp(command, "drop") == 0 && argc - i < 1)
+		return usage("drop needs at least one TABLE");
 	a = connect_admin(conninfo);
 	if (a == NULL)
 		return conninfo ? 1 : 2;
@@ -211,6 +238,8 @@ main(int argc, char **argv)
 			(void) pgmm_admin_set_catchup_wait(a, catchup_ms);
 		rc = pgmm_admin_ddl(a, argv[i]);
 	}
+	else if (strcmp(command, "drop") == 0)
+		rc = pgmm_admin_drop(a, (const char *const *) (argv + i), argc - i);
 	else if (strcmp(command, "reference") == 0)
 	{
 		const char *table = argv[i++], *owner = NULL;
@@ -274,7 +303,15 @@ main(int argc, char **argv)
 	else if (strcmp(command, "verify") == 0)
 	{
 		int diverged = 0;
-		char *s = pgmm_admin_verify(a, &diverged);
+		int json = i < argc && strcmp(argv[i], "--json") == 0;
+		char *s;
+
+		if (i + json < argc)
+		{
+			pgmm_admin_finish(a);
+			return usage("verify: unexpected argument");
+		}
+		s = pgmm_admin_verify_json(a, json, &diverged);
 
 		if (s == NULL)
 			rc = -1;

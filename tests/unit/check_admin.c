@@ -12,6 +12,146 @@
 
 #include "admin_int.h"
 
+/* ------------------------------------------------------------ ddl body */
+
+static void
+ddl_body_is(const char *sql, int want_ok, const char *want_in_err)
+{
+	pgmm_buf err;
+	int rc;
+
+	pgmm_buf_init(&err);
+	rc = admin_ddl_check_body(sql, &err);
+	ck_assert_msg((rc == 0) == want_ok, "<%s>: rc %d (%s)", sql ? sql : "(null)", rc,
+				  err.data ? err.data : "");
+	if (want_in_err)
+		ck_assert_msg(err.data && strstr(err.data, want_in_err), "<%s>: error <%s> lacks <%s>",
+					  sql ? sql : "(null)", err.data ? err.data : "", want_in_err);
+	pgmm_buf_free(&err);
+}
+
+START_TEST(test_ddl_check_body)
+{
+	/* allowed */
+	ddl_body_is("CREATE TABLE t (a int)", 1, NULL);
+	ddl_body_is("CREATE TABLE t (a int); CREATE INDEX ON t (a);", 1, NULL);
+	ddl_body_is("ALTER TABLE t ADD COLUMN b text DEFAULT 'COMMIT; BEGIN'", 1, NULL);
+	ddl_body_is("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END; DROP TABLE x", 1, NULL);
+	ddl_body_is("COMMENT ON TABLE t IS $$ROLLBACK;$$; -- COMMIT\n/* BEGIN; */ LOCK TABLE t", 1, NULL);
+	ddl_body_is("SET LOCAL statement_timeout = 0; CREATE TABLE t (a int)", 1, NULL);
+	/* refused, wherever they are */
+	ddl_body_is(NULL, 0, "no SQL statement");
+	ddl_body_is(" ;; ", 0, "no SQL statement");
+	ddl_body_is("BEGIN; CREATE TABLE t (a int); COMMIT", 0, "statement 1 of the body (BEGIN) starts");
+	ddl_body_is("CREATE TABLE t (a int); COMMIT", 0, "statement 2 of the body (COMMIT) ends");
+	ddl_body_is("COMMIT", 0, "(COMMIT) ends");
+	ddl_body_is("create table t (a int);;  end;", 0, "statement 2 of the body (end)");
+	ddl_body_is("CREATE TABLE t (a int); ROLLBACK", 0, "(ROLLBACK) ends");
+	ddl_body_is("CREATE TABLE t (a int); ABORT", 0, "(ABORT) ends");
+	ddl_body_is("START TRANSACTION", 0, "starts a transaction");
+	ddl_body_is("CREATE TABLE t (a int); PREPARE TRANSACTION 'x'", 0, "prepares the transaction");
+	ddl_body_is("COMMIT PREPARED 'x'", 0, "decides a prepared transaction");
+	ddl_body_is("ROLLBACK PREPARED 'x'", 0, "decides a prepared transaction");
+	ddl_body_is("SAVEPOINT s; CREATE TABLE t (a int)", 0, "savepoint");
+	ddl_body_is("CREATE TABLE t (a int); RELEASE s", 0, "savepoint");
+	ddl_body_is("CREATE TABLE t (a int); ROLLBACK TO SAVEPOINT s", 0, "savepoint");
+	ddl_body_is("COMMIT AND CHAIN", 0, "ends the transaction");
+	ddl_body_is("CREATE TABLE t (a text DEFAULT 'x", 0, "cannot read the body");
+	ddl_body_is("CREATE TABLE t (a int); /* unterminated", 0, "unterminated /* comment");
+	ddl_body_is("CREATE TABLE t (a int)/* c */;COMMIT/* d */", 0, "nothing was run");
+}
+END_TEST
+
+/* ------------------------------------------------------------ verify */
+
+START_TEST(test_verify_builders)
+{
+	pgmm_buf b;
+	const char *keys[2] = {"id", "a\"b"};
+
+	pgmm_buf_init(&b);
+	admin_build_verify_checksum(&b, "public.\"select\"");
+	/* the row is the alias's whole-row value, never a column's */
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&b), "md5(ROW(r.*)::text)"));
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&b), "FROM public.\"select\" AS r GROUP BY 1"));
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&b), "format('%I.%I', n.nspname, c.relname)"));
+	ck_assert_ptr_null(strstr(pgmm_buf_str(&b), "x::text"));
+	pgmm_buf_reset(&b);
+	admin_build_verify_rows(&b, "s.\"t_s1\"", keys, 1);
+	ck_assert_str_eq(pgmm_buf_str(&b), "SELECT ((r.\"id\")::text COLLATE \"C\") AS k, pg_catalog.md5(ROW(r.*)::text) AS h "
+					 "FROM ONLY s.\"t_s1\" AS r ORDER BY 1, 2");
+	pgmm_buf_reset(&b);
+	admin_build_verify_rows(&b, "t", keys, 2);
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&b), "SELECT (ROW(r.\"id\", r.\"a\"\"b\")::text COLLATE \"C\") AS k"));
+	pgmm_buf_reset(&b);
+	admin_build_verify_rows(&b, "t", NULL, 0);
+	ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&b), "SELECT (ROW(r.*)::text COLLATE \"C\") AS k"));
+	pgmm_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_verify_diff)
+{
+	const char *ka[] = {"1", "2", "3", "5", "7"}, *ha[] = {"a", "b", "c", "e", "g"};
+	const char *kb[] = {"1", "2", "4", "5", "7", "8"}, *hb[] = {"a", "B", "d", "e", "g", "h"};
+	const char *first[3];
+	int nfirst = -1, n;
+
+	n = admin_verify_diff(ka, ha, 5, kb, hb, 6, 3, first, &nfirst);
+	/* 2 changed, 3 only on a, 4 and 8 only on b */
+	ck_assert_int_eq(n, 4);
+	ck_assert_int_eq(nfirst, 3);
+	ck_assert_str_eq(first[0], "2");
+	ck_assert_str_eq(first[1], "3");
+	ck_assert_str_eq(first[2], "4");
+	n = admin_verify_diff(ka, ha, 5, ka, ha, 5, 3, first, &nfirst);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(nfirst, 0);
+	n = admin_verify_diff(ka, ha, 5, NULL, NULL, 0, 3, first, &nfirst);
+	ck_assert_int_eq(n, 5);
+	ck_assert_int_eq(nfirst, 3);
+	n = admin_verify_diff(NULL, NULL, 0, NULL, NULL, 0, 3, first, &nfirst);
+	ck_assert_int_eq(n, 0);
+	{
+		/* duplicate keys (a table without a key: the row is the key) count once; NULL keys */
+		const char *kc[] = {NULL, "x", "x"}, *hc[] = {"n", "p", "q"};
+		const char *kd[] = {NULL, "x"}, *hd[] = {"m", "p"};
+
+		n = admin_verify_diff(kc, hc, 3, kd, hd, 2, 3, first, &nfirst);
+		ck_assert_int_eq(n, 2);
+		ck_assert_ptr_null(first[0]);
+		ck_assert_str_eq(first[1], "x");
+	}
+}
+END_TEST
+
+START_TEST(test_build_drop_tables)
+{
+	admin_stmts s;
+	const char *sch[2] = {"public", "we\"ird"}, *nam[2] = {"t1", "it's"};
+
+	admin_stmts_init(&s);
+	admin_build_drop_tables(&s, sch, nam, 2, 1);
+	ck_assert(admin_stmts_ok(&s));
+	ck_assert_int_eq(s.n, 4);
+	ck_assert_str_eq(s.sql[0], "DROP TABLE \"public\".\"t1\", \"we\"\"ird\".\"it's\"");
+	ck_assert_str_eq(s.sql[1], "DELETE FROM pgmm.tables WHERE (schema_name, table_name) IN "
+					 "(('public', 't1'), ('we\"ird', 'it''s'))");
+	ck_assert_ptr_nonnull(strstr(s.sql[2], "DELETE FROM pgmm.shards"));
+	ck_assert_ptr_nonnull(strstr(s.sql[3], "DELETE FROM pgmm.colocations"));
+	admin_stmts_free(&s);
+	admin_stmts_init(&s);
+	admin_build_drop_tables(&s, sch, nam, 1, 0);
+	ck_assert_int_eq(s.n, 3);
+	ck_assert_str_eq(s.sql[0], "DELETE FROM pgmm.tables WHERE (schema_name, table_name) IN (('public', 't1'))");
+	admin_stmts_free(&s);
+	admin_stmts_init(&s);
+	admin_build_drop_tables(&s, sch, nam, 0, 1);
+	ck_assert_int_eq(s.n, 0);
+	admin_stmts_free(&s);
+}
+END_TEST
+
 /* ------------------------------------------------------------ catalog SQL */
 
 static void
@@ -626,6 +766,11 @@ hand_report(admin_report *r)
 	r->subs[0].apply_errors = 3;
 	r->subs[0].lag_bytes = 4096;
 	r->subs[0].lag_seconds = 1.5;
+	r->subs[0].sample_seconds = 2.5;
+	r->subs[0].new_errors = 2;
+	r->subs[0].flushed = 0;
+	r->subs[0].last_error_age = 0.5;
+	r->subs[0].stats_reset = strdup("");
 	r->nprepared = 2;
 	r->prepared = calloc(2, sizeof *r->prepared);
 	r->prepared[0].master = 0;
@@ -716,7 +861,9 @@ START_TEST(test_status_text)
 	ck_assert_ptr_nonnull(strstr(s, "shards per owner:\n  colocation 1: m1=8 "));
 	ck_assert_ptr_nonnull(strstr(s, "subscriptions: 1 of 2 expected\n"));
 	ck_assert_ptr_nonnull(strstr(s, "STALLED"));
-	ck_assert_ptr_nonnull(strstr(s, "3 apply errors, 0 sync errors"));
+	ck_assert_ptr_nonnull(strstr(s, "3 apply errors, 0 sync errors since the cluster started"));
+	ck_assert_ptr_nonnull(strstr(s, "apply worker FAILING NOW: 2 error(s) in the last 2.5 s, last one 0.5 s ago "
+	                             "(the message is in "));
 	ck_assert_ptr_nonnull(strstr(s, "prepared transactions: 2 "));
 	ck_assert_ptr_nonnull(strstr(s, "  m1           catalog change     12.3 s  pgmm:c:8:0123456789abcdef:0/2:m2"));
 	ck_assert_ptr_nonnull(strstr(s, "pgmm.cluster, public.expedientes\n"));
@@ -748,11 +895,37 @@ START_TEST(test_sub_state)
 	ck_assert_str_eq(admin_sub_state(&s), "streaming");
 	s.not_ready = 2;
 	ck_assert_str_eq(admin_sub_state(&s), "syncing");
+	s.not_ready = 0;
+	/* one sample only: a cumulative error count never makes STALLED */
 	s.apply_errors = 1;
+	s.lag_bytes = 10;
+	s.new_errors = -1;
+	s.flushed = -1;
+	ck_assert_str_eq(admin_sub_state(&s), "streaming");
+	s.sample_seconds = 2.5;
+	/* repaired, under load: old errors, a lag, progress: not STALLED */
+	s.new_errors = 0;
+	s.flushed = 4096;
+	ck_assert_str_eq(admin_sub_state(&s), "streaming");
+	/* no lag: not STALLED either */
 	s.lag_bytes = 0;
-	ck_assert_str_eq(admin_sub_state(&s), "syncing");
+	s.flushed = 0;
+	ck_assert_str_eq(admin_sub_state(&s), "streaming");
+	/* a lag and no progress after errors: STALLED */
 	s.lag_bytes = 10;
 	ck_assert_str_eq(admin_sub_state(&s), "STALLED");
+	/* errors now: STALLED whatever the progress, even with the worker between restarts */
+	s.flushed = 100;
+	s.new_errors = 1;
+	ck_assert_str_eq(admin_sub_state(&s), "STALLED");
+	s.worker = 0;
+	ck_assert_str_eq(admin_sub_state(&s), "STALLED");
+	/* no errors at all, no progress (idle): never STALLED */
+	s.apply_errors = 0;
+	s.new_errors = 0;
+	s.flushed = 0;
+	s.worker = 1;
+	ck_assert_str_eq(admin_sub_state(&s), "streaming");
 }
 END_TEST
 
@@ -787,6 +960,10 @@ admin_suite(void)
 	tcase_add_test(tc, test_build_distribute_refusals);
 	tcase_add_test(tc, test_id_seq_floor);
 	tcase_add_test(tc, test_stmts_list);
+	tcase_add_test(tc, test_ddl_check_body);
+	tcase_add_test(tc, test_verify_builders);
+	tcase_add_test(tc, test_verify_diff);
+	tcase_add_test(tc, test_build_drop_tables);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("status");
 	tcase_add_test(tc, test_status_json);

@@ -163,6 +163,34 @@ kind_of(const char *sql)
 
 /* ------------------------------------------------------- the brief's examples */
 
+
+START_TEST(first_statement_end_and_2pc_subs)
+{
+	static const struct { const char *sql; size_t end; pgmm_stmt_kind kind; pgmm_stmt_sub sub; } cases[] = {
+		{"COMMIT", 6, PGMM_STMT_COMMIT, PGMM_SUB_NONE},
+		{"BEGIN; CREATE TABLE t (a int)", 6, PGMM_STMT_BEGIN, PGMM_SUB_NONE},
+		{";; SELECT ';'; COMMIT", 14, PGMM_STMT_SELECT, PGMM_SUB_NONE},
+		{"CREATE FUNCTION f() RETURNS int BEGIN ATOMIC SELECT 1; END; COMMIT", 59, PGMM_STMT_DDL, PGMM_SUB_NONE},
+		{"PREPARE TRANSACTION 'x'; SELECT 1", 24, PGMM_STMT_DDL, PGMM_SUB_PREPARE_TRANSACTION},
+		{"commit prepared 'x'", 19, PGMM_STMT_DDL, PGMM_SUB_COMMIT_PREPARED},
+		{"ROLLBACK PREPARED 'x' ;", 23, PGMM_STMT_DDL, PGMM_SUB_ROLLBACK_PREPARED},
+		{"SELECT $$;$$ /* ; */ -- ;\n;", 27, PGMM_STMT_SELECT, PGMM_SUB_NONE},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+	{
+		pgmm_stmt *st = parse(cases[i].sql);
+
+		ck_assert_msg(st->first_end == cases[i].end, "<%s>: first_end %zu, expected %zu", cases[i].sql,
+					  st->first_end, cases[i].end);
+		ck_assert_int_eq(st->kind, cases[i].kind);
+		ck_assert_int_eq(st->sub, cases[i].sub);
+		pgmm_stmt_free(st);
+	}
+}
+END_TEST
+
 START_TEST(insert_columns_rows_returning)
 {
 	pgmm_stmt  *st = parse("INSERT INTO expedientes (id, estado, titulo) VALUES (1, 2, 'a'), ($1, $2, $3) RETURNING id");
@@ -1605,6 +1633,7 @@ sqlparse_suite(void)
 	tcase_add_test(tc, nul_and_invalid_bytes);
 	tcase_add_test(tc, random_bytes);
 	tcase_add_test(tc, out_of_memory);
+	tcase_add_test(tc, first_statement_end_and_2pc_subs);
 	suite_add_tcase(s, tc);
 
 	return s;
