@@ -256,7 +256,18 @@ pgmm_connect(const char *conninfo)
 		pgmm_buf_free(&err);
 		return c;
 	}
-	home = PQconnectdb(c->home_conninfo);
+	{
+		int timed_out;
+
+		home = pgmm_link_connect(c->home_conninfo, c->opts.timeout, &timed_out);
+		if (home == NULL && timed_out)
+		{
+			pgmm_conn_error(c, "08001", "pgmm: the home master did not answer within pgmm_timeout=%d ms",
+			                c->opts.timeout);
+			pgmm_buf_free(&err);
+			return c;
+		}
+	}
 	if (home == NULL)
 	{
 		pgmm_conn_error(c, "53200", "out of memory");

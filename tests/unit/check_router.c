@@ -994,6 +994,19 @@ START_TEST(test_choice_order)
 	ck_assert_int_eq(n, 3);
 	ck_assert_int_eq(order[0], m->local);
 	ck_assert_int_eq(rr_of[0], -1);
+	/* Home first -- unless it is marked down (pgmm_timeout): then the
+	 * masters that are up first, home last, once. */
+	usable[m->local] = 0;
+	usable[m->colocs[g].owners[1]] = 1;
+	n = pgmm_choice_order(m, &ch, 0, usable, order, rr_of);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_ne(order[0], m->local);
+	ck_assert_int_ne(order[1], m->local);
+	ck_assert_int_ne(order[0], order[1]);
+	ck_assert_int_eq(order[2], m->local);
+	ck_assert_int_eq(rr_of[2], -1);
+	ck_assert_int_ge(rr_of[0], 0);
+	usable[m->local] = 1;
 	/* NODE: that master, up or not. */
 	ch.kind = PGMM_CHOICE_NODE;
 	ch.node = 1;
