@@ -160,8 +160,13 @@ PGconn *pgmm_link_get(PGMMconn *c, int i, pgmm_buf *err, int *lost);
  * connect_timeout and tcp_user_timeout set unless conninfo sets them.  NULL:
  * out of memory, or *timed_out. */
 PGconn *pgmm_link_connect(const char *conninfo, int timeout_ms, int *timed_out);
-/* Close master i's link and skip it for pgmm_reconnect_interval. */
+/* Cut master i's link (its PGconn becomes CONNECTION_BAD) and skip it for
+ * pgmm_reconnect_interval. */
 void pgmm_link_mark_down(PGMMconn *c, int i);
+/* PQexec on link i bounded by pgmm_timeout; on timeout the master is
+ * marked down and a PM005 result returned (pgmm_link_timeout_result). */
+PGresult *pgmm_link_exec(PGMMconn *c, int i, const char *sql);
+PGresult *pgmm_link_timeout_result(PGMMconn *c, int i);
 /* send(pq, arg) (a PQsendQuery* call) on link i, result collected as PQexec
  * does, each wait bounded by pgmm_timeout; NULL with *timed_out on timeout. */
 PGresult *pgmm_link_run(PGMMconn *c, int i, int (*send)(PGconn *, const void *), const void *arg,

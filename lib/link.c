@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 
 #include "conn_int.h"
 
@@ -59,7 +60,7 @@ replay_settings(PGMMconn *c, int i, pgmm_buf *err)
 
 	for (k = 0; k < c->nsettings; k++)
 	{
-		PGresult *r = PQexec(c->links[i].pq, c->settings[k].sql);
+		PGresult *r = pgmm_link_exec(c, i, c->settings[k].sql);
 
 		if (!pgmm_res_ok(r))
 		{
@@ -212,20 +213,58 @@ pgmm_link_connect(const char *conninfo, int timeout_ms, int *timed_out)
 	return pq;
 }
 
-/* Master i does not answer: close its link (a statement on it may have run;
+/* Master i does not answer: cut its link (a statement on it may have run;
  * its session, and any transaction there, is gone) and skip it in balanced
- * choices for pgmm_reconnect_interval. */
+ * choices for pgmm_reconnect_interval.  The PGconn stays (CONNECTION_BAD,
+ * as after a lost connection, so callers holding it are safe) until the
+ * next connection attempt replaces it. */
 void
 pgmm_link_mark_down(PGMMconn *c, int i)
 {
 	pgmm_link *l = &c->links[i];
 
 	if (l->pq)
-		PQfinish(l->pq);
-	l->pq = NULL;
+	{
+		if (PQsocket(l->pq) >= 0)
+			(void) shutdown(PQsocket(l->pq), SHUT_RDWR);
+		while (PQstatus(l->pq) == CONNECTION_OK && PQconsumeInput(l->pq))
+			if (wait_socket(l->pq, POLLIN, pgmm_now_ms() + 100) <= 0)
+				break;
+	}
 	l->gen = 0;
 	l->down = 1;
 	l->down_at = pgmm_now_ms();
+}
+
+static int
+send_simple(PGconn *pq, const void *sql)
+{
+	return PQsendQuery(pq, sql);
+}
+
+/* PQexec of sql on link i (connected), bounded by pgmm_timeout: on timeout
+ * the master is marked down and a PM005 result made here is returned. */
+PGresult *
+pgmm_link_exec(PGMMconn *c, int i, const char *sql)
+{
+	int timed_out;
+	PGresult *r = pgmm_link_run(c, i, send_simple, sql, &timed_out);
+
+	if (timed_out)
+		r = pgmm_link_timeout_result(c, i);
+	return r;
+}
+
+/* The master i did not answer in time: mark it down; a PM005 result. */
+PGresult *
+pgmm_link_timeout_result(PGMMconn *c, int i)
+{
+	char msg[300];
+
+	pgmm_link_mark_down(c, i);
+	snprintf(msg, sizeof msg, "pgmm: master %s did not answer within pgmm_timeout=%d ms (SQLSTATE %s)",
+	         c->links[i].name, c->opts.timeout, PGMM_SQLSTATE_NODE_DOWN);
+	return pgmm_local_error(c, PGMM_SQLSTATE_NODE_DOWN, msg, c->links[i].pq);
 }
 
 /*

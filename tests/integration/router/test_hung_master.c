@@ -187,6 +187,7 @@ START_TEST(test_hung_master)
 	const char *hung = rt.name[1];
 	PGMMconn *pre = connect_with("pgmm_lazy=0 pgmm_read=any");
 	PGMMconn *bound = connect_with("pgmm_lazy=0");
+	PGMMconn *binder = connect_with("pgmm_lazy=0 pgmm_reconnect_interval=10000");
 	PGMMconn *late;
 	long long kd = key_owned_by(pre, hung, BASE), kd2 = key_owned_by(pre, hung, kd + 1);
 	long long kd3 = key_owned_by(pre, hung, kd2 + 1), kd4 = key_owned_by(pre, hung, kd3 + 1);
@@ -216,6 +217,18 @@ START_TEST(test_hung_master)
 	ck_assert_int_eq(pgmm_transaction_status(bound), PQTRANS_INERROR);
 	rt_run(bound, "ROLLBACK");
 	ck_assert_int_eq(pgmm_transaction_status(bound), PQTRANS_IDLE);
+
+	/* A transaction binding to it over an open, idle link: its BEGIN
+	 * times out (bounded), the transaction fails; ROLLBACK works. */
+	rt_run(binder, "BEGIN");
+	dt = expect_pm005(binder, insert_key, kd2, hung);
+	fprintf(stderr, "hung: binding a transaction: PM005 after %.2f s\n", dt);
+	ck_assert_int_eq(pgmm_transaction_status(binder), PQTRANS_INERROR);
+	rt_run(binder, "ROLLBACK");
+	r = pgmm_exec(binder, "INSERT INTO t9 (v) VALUES ('nokey')");
+	rt_ok(r, binder);
+	PQclear(r);
+	ck_assert_str_ne(pgmm_last_node(binder), hung);
 
 	/* A client whose link to it was open and idle. */
 	failures = 0;
@@ -255,6 +268,7 @@ START_TEST(test_hung_master)
 	pgmm_finish(late);
 	pgmm_finish(pre);
 	pgmm_finish(bound);
+	pgmm_finish(binder);
 }
 END_TEST
 
