@@ -250,6 +250,17 @@ START_TEST(test_hung_master)
 	}
 	ck_assert_msg(ok, "writes to %s did not resume: %s", hung, pgmm_error_message(late));
 	ck_assert_str_eq(pgmm_last_node(late), hung);
+	/* Balanced choices use it again (after pgmm_reconnect_interval). */
+	for (i = 0, ok = 0; i < 40 && !ok; i++)
+	{
+		r = pgmm_exec(late, "INSERT INTO t9 (v) VALUES ('back')");
+		rt_ok(r, late);
+		PQclear(r);
+		ok = strcmp(pgmm_last_node(late), hung) == 0;
+		if (!ok)
+			usleep(100000);
+	}
+	ck_assert_msg(ok, "keyless inserts never went to %s again", hung);
 	r = insert_key(pre, kd3);
 	rt_ok(r, pre);
 	PQclear(r);
