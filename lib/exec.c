@@ -26,6 +26,12 @@
 #define PLAN_CACHE_MAX_TEXT 65536
 
 static int
+send_text(PGconn *pq, const void *sql)
+{
+	return PQsendQuery(pq, sql);
+}
+
+static int
 send_rq(PGconn *pq, const void *arg)
 {
 	const pgmm_exec_req *rq = arg;
@@ -422,7 +428,13 @@ exec_set(PGMMconn *c, const pgmm_exec_req *rq, const pgmm_plan *p)
 
 		if (i == primary || c->links[i].pq == NULL || PQstatus(c->links[i].pq) != CONNECTION_OK)
 			continue;
-		x = PQexec(c->links[i].pq, rq_sql(rq));
+		{
+			int timed_out;
+
+			x = pgmm_link_run(c, i, send_text, rq_sql(rq), &timed_out);
+			if (timed_out)
+				pgmm_link_mark_down(c, i);	/* x is NULL: the link is dropped below */
+		}
 		if (!pgmm_res_ok(x))
 		{
 			/* Start that session afresh: the replay makes it agree. */

@@ -188,6 +188,7 @@ START_TEST(test_hung_master)
 	PGMMconn *pre = connect_with("pgmm_lazy=0 pgmm_read=any");
 	PGMMconn *bound = connect_with("pgmm_lazy=0");
 	PGMMconn *binder = connect_with("pgmm_lazy=0 pgmm_reconnect_interval=10000");
+	PGMMconn *setter = connect_with("pgmm_lazy=0");
 	PGMMconn *late;
 	long long kd = key_owned_by(pre, hung, BASE), kd2 = key_owned_by(pre, hung, kd + 1);
 	long long kd3 = key_owned_by(pre, hung, kd2 + 1), kd4 = key_owned_by(pre, hung, kd3 + 1);
@@ -229,6 +230,20 @@ START_TEST(test_hung_master)
 	rt_ok(r, binder);
 	PQclear(r);
 	ck_assert_str_ne(pgmm_last_node(binder), hung);
+
+	/* A SET goes to every open link: the hung one is given up on. */
+	{
+		double t0 = now_s();
+
+		rt_run(setter, "SET application_name = 'pgmm_hung'");
+		dt = now_s() - t0;
+		fprintf(stderr, "hung: SET with an open link to it: %.2f s\n", dt);
+		ck_assert_msg(dt < 6.0, "SET took %.2f s", dt);
+		r = pgmm_exec(setter, "SELECT current_setting('application_name')");
+		rt_ok(r, setter);
+		ck_assert_str_eq(PQgetvalue(r, 0, 0), "pgmm_hung");
+		PQclear(r);
+	}
 
 	/* A client whose link to it was open and idle. */
 	failures = 0;
@@ -280,6 +295,7 @@ START_TEST(test_hung_master)
 	pgmm_finish(pre);
 	pgmm_finish(bound);
 	pgmm_finish(binder);
+	pgmm_finish(setter);
 }
 END_TEST
 
