@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 
 #include "router_int.h"
+#include "conn_int.h"
 
 #ifndef PGMM_TESTDATA_DIR
 #define PGMM_TESTDATA_DIR "tests/data"
@@ -1017,6 +1018,54 @@ START_TEST(test_choice_order)
 }
 END_TEST
 
+/* pgmm_link_connect sets connect_timeout, keepalives* and tcp_user_timeout
+ * from pgmm_timeout unless the conninfo sets them (a refused local port:
+ * no server needed). */
+static const char *
+opt_of(PGconn *pq, const char *key, char *buf, size_t cap)
+{
+	PQconninfoOption *o = PQconninfo(pq), *p;
+
+	buf[0] = '\0';
+	for (p = o; p && p->keyword; p++)
+		if (strcmp(p->keyword, key) == 0 && p->val)
+			snprintf(buf, cap, "%s", p->val);
+	PQconninfoFree(o);
+	return buf;
+}
+
+START_TEST(test_link_connect_settings)
+{
+	char b[64];
+	int to;
+	PGconn *pq = pgmm_link_connect("host=127.0.0.1 port=1 dbname=x", 2500, &to);
+
+	ck_assert_ptr_nonnull(pq);
+	ck_assert_int_eq(to, 0);
+	ck_assert_int_ne(PQstatus(pq), CONNECTION_OK);
+	ck_assert_str_eq(opt_of(pq, "connect_timeout", b, sizeof b), "3");
+	ck_assert_str_eq(opt_of(pq, "tcp_user_timeout", b, sizeof b), "2500");
+	ck_assert_str_eq(opt_of(pq, "keepalives", b, sizeof b), "1");
+	ck_assert_str_eq(opt_of(pq, "keepalives_idle", b, sizeof b), "3");
+	ck_assert_str_eq(opt_of(pq, "dbname", b, sizeof b), "x");
+	PQfinish(pq);
+	/* The user's own values win; a URI works too. */
+	pq = pgmm_link_connect("postgresql://127.0.0.1:1/y?connect_timeout=7&keepalives=0&tcp_user_timeout=9", 2500, &to);
+	ck_assert_ptr_nonnull(pq);
+	ck_assert_str_eq(opt_of(pq, "connect_timeout", b, sizeof b), "7");
+	ck_assert_str_eq(opt_of(pq, "keepalives", b, sizeof b), "0");
+	ck_assert_str_eq(opt_of(pq, "tcp_user_timeout", b, sizeof b), "9");
+	ck_assert_str_eq(opt_of(pq, "dbname", b, sizeof b), "y");
+	PQfinish(pq);
+	/* 0: no timeouts set, keepalives still on. */
+	pq = pgmm_link_connect("host=127.0.0.1 port=1", 0, &to);
+	ck_assert_ptr_nonnull(pq);
+	ck_assert_str_eq(opt_of(pq, "connect_timeout", b, sizeof b), "");
+	ck_assert_str_eq(opt_of(pq, "keepalives", b, sizeof b), "1");
+	PQfinish(pq);
+}
+END_TEST
+
 /* Issue #7 (bug 7): a balanced choice over every master considered only the
  * first 256 (pick_any's fixed array); with 300 masters of which only #280
  * is up, that one must be found first. */
@@ -1425,6 +1474,7 @@ router_suite(void)
 	tcase_add_test(tc, test_choice_outside_txn);
 	tcase_add_test(tc, test_choice_in_txn);
 	tcase_add_test(tc, test_choice_order);
+	tcase_add_test(tc, test_link_connect_settings);
 	tcase_add_test(tc, test_choice_many_masters);
 	tcase_add_test(tc, test_chain_plans);
 	tcase_add_test(tc, test_plan_oom);
