@@ -167,6 +167,11 @@ void pgmm_link_mark_down(PGMMconn *c, int i);
  * marked down and a PM005 result returned (pgmm_link_timeout_result). */
 PGresult *pgmm_link_exec(PGMMconn *c, int i, const char *sql);
 PGresult *pgmm_link_timeout_result(PGMMconn *c, int i);
+/* The deadline (pgmm_now_ms) of a wait starting now; -1 none. */
+int64_t pgmm_link_deadline(const PGMMconn *c);
+/* Wait for link i's result until deadline; 0: timed out (master marked
+ * down, link cut: reading its result fails at once). */
+int pgmm_link_await(PGMMconn *c, int i, int64_t deadline);
 /* send(pq, arg) (a PQsendQuery* call) on link i, result collected as PQexec
  * does, each wait bounded by pgmm_timeout; NULL with *timed_out on timeout. */
 PGresult *pgmm_link_run(PGMMconn *c, int i, int (*send)(PGconn *, const void *), const void *arg,

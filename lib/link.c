@@ -236,6 +236,39 @@ pgmm_link_mark_down(PGMMconn *c, int i)
 	l->down_at = pgmm_now_ms();
 }
 
+/* The deadline of a wait that starts now (-1: pgmm_timeout=0, none). */
+int64_t
+pgmm_link_deadline(const PGMMconn *c)
+{
+	return deadline_of(c);
+}
+
+/* Wait until link i's pending result can be read without blocking, or
+ * deadline: 1 ready (or the connection failed: reading reports it), 0 timed
+ * out -- then the master is marked down and its link cut, so reading fails
+ * at once. */
+int
+pgmm_link_await(PGMMconn *c, int i, int64_t deadline)
+{
+	PGconn *pq = c->links[i].pq;
+
+	if (pq == NULL)
+		return 1;
+	while (PQstatus(pq) == CONNECTION_OK && PQisBusy(pq))
+	{
+		int w = wait_socket(pq, POLLIN, deadline);
+
+		if (w == 0)
+		{
+			pgmm_link_mark_down(c, i);
+			return 0;
+		}
+		if (w < 0 || !PQconsumeInput(pq))
+			break;
+	}
+	return 1;
+}
+
 static int
 send_simple(PGconn *pq, const void *sql)
 {

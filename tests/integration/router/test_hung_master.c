@@ -189,6 +189,7 @@ START_TEST(test_hung_master)
 	PGMMconn *bound = connect_with("pgmm_lazy=0");
 	PGMMconn *binder = connect_with("pgmm_lazy=0 pgmm_reconnect_interval=10000");
 	PGMMconn *setter = connect_with("pgmm_lazy=0");
+	PGMMconn *bcast = connect_with("pgmm_lazy=0");
 	PGMMconn *late;
 	long long kd = key_owned_by(pre, hung, BASE), kd2 = key_owned_by(pre, hung, kd + 1);
 	long long kd3 = key_owned_by(pre, hung, kd2 + 1), kd4 = key_owned_by(pre, hung, kd3 + 1);
@@ -245,6 +246,33 @@ START_TEST(test_hung_master)
 		PQclear(r);
 	}
 
+	/* An UPDATE without the key needs every owner: over an open link the
+	 * hung one's part times out, the others are rolled back. */
+	{
+		double t0 = now_s();
+
+		r = pgmm_exec(bcast, "UPDATE t9 SET v = 'bc' WHERE v = 'nokey'");
+		dt = now_s() - t0;
+		fprintf(stderr, "hung: broadcast with an open link to it: failed after %.2f s: %s", dt,
+		        pgmm_result_error_message(r));
+		ck_assert_msg(dt < 6.0, "the broadcast took %.2f s", dt);
+		ck_assert_int_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
+		ck_assert_msg(strstr(pgmm_result_error_message(r), hung), "%s", pgmm_result_error_message(r));
+		ck_assert_str_eq(pgmm_error_sqlstate(bcast), PGMM_SQLSTATE_NODE_DOWN);
+		PQclear(r);
+		for (i = 0; i < rt.n; i++)
+		{
+			char *v;
+
+			if (i == 1)
+				continue;
+			v = rt_value(i, "SELECT count(*) FROM t9 WHERE v = 'bc'");
+			ck_assert_str_eq(v, "0");
+			free(v);
+		}
+		ck_assert_int_eq(pgmm_transaction_status(bcast), PQTRANS_IDLE);
+	}
+
 	/* A client whose link to it was open and idle. */
 	failures = 0;
 	longest = keyless_rounds(pre, 6, hung, &failures);
@@ -296,6 +324,7 @@ START_TEST(test_hung_master)
 	pgmm_finish(bound);
 	pgmm_finish(binder);
 	pgmm_finish(setter);
+	pgmm_finish(bcast);
 }
 END_TEST
 
