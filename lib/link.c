@@ -234,6 +234,11 @@ pgmm_link_mark_down(PGMMconn *c, int i)
 	l->gen = 0;
 	l->down = 1;
 	l->down_at = pgmm_now_ms();
+	if (c->txn == PGMM_TXN_OPEN && c->bound == i)
+	{
+		c->txn_lost = 1;		/* its session is gone */
+		c->txn_failed = 1;
+	}
 }
 
 /* The deadline of a wait that starts now (-1: pgmm_timeout=0, none). */

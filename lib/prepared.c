@@ -140,7 +140,22 @@ pgmm_prepare(PGMMconn *c, const char *name, const char *sql, int nParams, const 
 		return r;
 	}
 	pgmm_buf_free(&why);
-	r = PQprepare(c->links[i].pq, p->name, p->sql, p->nparams, p->types);
+	{
+		int timed_out;
+
+		r = pgmm_link_run(c, i, send_prepare, p, &timed_out);
+		if (timed_out)
+		{
+			if (c->txn == PGMM_TXN_OPEN && c->bound == i)
+			{
+				c->txn_lost = 1;
+				c->txn_failed = 1;
+			}
+			pgmm_set_last_node(c, i);
+			pgmm_prep_free(p);
+			return pgmm_link_timeout_result(c, i);
+		}
+	}
 	pgmm_set_last_node(c, i);
 	pgmm_conn_error_result(c, r, c->links[i].pq);
 	pgmm_txn_sync(c, i);
@@ -170,7 +185,7 @@ pgmm_prepare(PGMMconn *c, const char *name, const char *sql, int nParams, const 
 				pgmm_buf_init(&dealloc);
 				pgmm_buf_append(&dealloc, "DEALLOCATE ");
 				pgmm_buf_ident(&dealloc, old->name);
-				PQclear(PQexec(c->links[k].pq, pgmm_buf_str(&dealloc)));
+				PQclear(pgmm_link_exec(c, k, pgmm_buf_str(&dealloc)));
 				pgmm_buf_free(&dealloc);
 			}
 	}

@@ -190,6 +190,7 @@ START_TEST(test_hung_master)
 	PGMMconn *binder = connect_with("pgmm_lazy=0 pgmm_reconnect_interval=10000");
 	PGMMconn *setter = connect_with("pgmm_lazy=0");
 	PGMMconn *bcast = connect_with("pgmm_lazy=0");
+	PGMMconn *prep = connect_with("pgmm_lazy=0");
 	PGMMconn *late;
 	long long kd = key_owned_by(pre, hung, BASE), kd2 = key_owned_by(pre, hung, kd + 1);
 	long long kd3 = key_owned_by(pre, hung, kd2 + 1), kd4 = key_owned_by(pre, hung, kd3 + 1);
@@ -273,6 +274,26 @@ START_TEST(test_hung_master)
 		ck_assert_int_eq(pgmm_transaction_status(bcast), PQTRANS_IDLE);
 	}
 
+	/* A prepared statement run for the first time on it (prepared there
+	 * lazily, over an open link): PM005 in bounded time. */
+	{
+		char kb[32];
+		const char *vals[1] = {kb};
+		double t0;
+
+		r = pgmm_prepare(prep, "ins9", "INSERT INTO t9 (id, v) VALUES ($1, 'prep')", 1, NULL);
+		rt_ok(r, prep);
+		PQclear(r);
+		snprintf(kb, sizeof kb, "%lld", kd4);
+		t0 = now_s();
+		r = pgmm_exec_prepared(prep, "ins9", 1, vals, NULL, NULL, 0);
+		dt = now_s() - t0;
+		fprintf(stderr, "hung: prepared statement for it: PM005 after %.2f s\n", dt);
+		ck_assert_msg(dt < 6.0, "took %.2f s", dt);
+		rt_fails(r, PGMM_SQLSTATE_NODE_DOWN);
+		PQclear(r);
+	}
+
 	/* A client whose link to it was open and idle. */
 	failures = 0;
 	longest = keyless_rounds(pre, 6, hung, &failures);
@@ -325,6 +346,7 @@ START_TEST(test_hung_master)
 	pgmm_finish(binder);
 	pgmm_finish(setter);
 	pgmm_finish(bcast);
+	pgmm_finish(prep);
 }
 END_TEST
 
