@@ -85,6 +85,16 @@ collect(PGconn *pq)
 	return keep;
 }
 
+/* collect() of master i's link, waiting at most until deadline (a hung
+ * master is marked down: its part fails, so everything is rolled back). */
+static PGresult *
+collect_on(PGMMconn *c, int i, int64_t deadline)
+{
+	if (!pgmm_link_await(c, i, deadline))
+		return pgmm_link_timeout_result(c, i);	/* PM005 naming it */
+	return collect(c->links[i].pq);
+}
+
 /*
  * UPDATE/DELETE without the key: on every master owning shards of the
  * group, in a transaction whose guards skip foreign rows, committed only
@@ -98,6 +108,7 @@ pgmm_broadcast(PGMMconn *c, const pgmm_exec_req *rq, int coloc)
 	PGresult **res = NULL, *fail = NULL;
 	pgmm_buf why, down, twopc_err;
 	int twopc_failed = 0;		/* 1 aborted, 2 in doubt (twopc_err says why) */
+	int64_t deadline;			/* of each phase's replies: pgmm_timeout */
 
 	pgmm_buf_init(&why);
 	pgmm_buf_init(&down);
@@ -133,12 +144,13 @@ pgmm_broadcast(PGMMconn *c, const pgmm_exec_req *rq, int coloc)
 			}
 		}
 	/* 1: open the owned-rows-only transaction everywhere. */
+	deadline = pgmm_link_deadline(c);
 	for (k = 0; k < n && ok; k++)
 		ok = PQsendQuery(c->links[g->owners[k]].pq, "BEGIN; SET LOCAL pgmm.foreign_rows = 'skip'");
 	sent_ok = k - (ok ? 0 : 1);
 	for (k = 0; k < sent_ok; k++)
 	{
-		PGresult *r = collect(c->links[g->owners[k]].pq);
+		PGresult *r = collect_on(c, g->owners[k], deadline);
 
 		if (!pgmm_res_ok(r))
 		{
@@ -154,6 +166,7 @@ pgmm_broadcast(PGMMconn *c, const pgmm_exec_req *rq, int coloc)
 	/* 2: the statement, on every master at once. */
 	if (ok)
 	{
+		deadline = pgmm_link_deadline(c);
 		for (k = 0; k < n && ok; k++)
 		{
 			PGconn *pq = c->links[g->owners[k]].pq;
@@ -172,7 +185,7 @@ pgmm_broadcast(PGMMconn *c, const pgmm_exec_req *rq, int coloc)
 		sent_ok = k - (ok ? 0 : 1);
 		for (k = 0; k < sent_ok; k++)
 		{
-			res[k] = collect(c->links[g->owners[k]].pq);
+			res[k] = collect_on(c, g->owners[k], deadline);
 			if (!pgmm_res_ok(res[k]))
 				ok = 0;
 		}
@@ -213,12 +226,13 @@ pgmm_broadcast(PGMMconn *c, const pgmm_exec_req *rq, int coloc)
 	}
 	else if (ok)
 	{
+		deadline = pgmm_link_deadline(c);
 		for (k = 0; k < n; k++)
 			if (!PQsendQuery(c->links[g->owners[k]].pq, "COMMIT"))
 				ok = 0;
 		for (k = 0; k < n; k++)
 		{
-			PGresult *r = collect(c->links[g->owners[k]].pq);
+			PGresult *r = collect_on(c, g->owners[k], deadline);
 
 			if (!pgmm_res_ok(r) && fail == NULL)
 				fail = r;

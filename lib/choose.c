@@ -158,7 +158,10 @@ pgmm_choice_order(const pgmm_map *m, const pgmm_choice *ch, unsigned rr, const u
 	}
 	if (ch->kind != PGMM_CHOICE_BALANCED)
 		return 0;
-	if (ch->node >= 0)
+	/* The preferred master (home) first, unless it is down lately: then
+	 * after the candidates that are up (a hung home would otherwise cost
+	 * every statement a pgmm_timeout). */
+	if (ch->node >= 0 && (!usable || usable[ch->node]))
 	{
 		order[count] = ch->node;
 		rr_of[count++] = -1;
@@ -170,9 +173,7 @@ pgmm_choice_order(const pgmm_map *m, const pgmm_choice *ch, unsigned rr, const u
 	}
 	else
 		n = m->nnodes;			/* every active master: no cap on their number */
-	if (n <= 0)
-		return count;
-	for (pass = 0; pass < 2; pass++)
+	for (pass = 0; n > 0 && pass < 2; pass++)
 		for (k = 0; k < n; k++)
 		{
 			unsigned at = (rr + (unsigned) k) % (unsigned) n;
@@ -185,5 +186,10 @@ pgmm_choice_order(const pgmm_map *m, const pgmm_choice *ch, unsigned rr, const u
 			order[count] = i;
 			rr_of[count++] = (long) ((at + 1) % (unsigned) n);
 		}
+	if (ch->node >= 0 && usable && !usable[ch->node])
+	{
+		order[count] = ch->node;
+		rr_of[count++] = -1;
+	}
 	return count;
 }

@@ -130,7 +130,7 @@ oom:
 int
 pgmm_map_load(PGMMconn *c, int i, pgmm_buf *err)
 {
-	PGresult *r = PQexec(c->links[i].pq, pgmm_map_query);
+	PGresult *r = pgmm_link_exec(c, i, pgmm_map_query);
 	pgmm_map *m;
 
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
@@ -171,7 +171,7 @@ map_refresh(PGMMconn *c, int prefer, pgmm_buf *err)
 
 	if (i < 0)
 		return -2;
-	r = PQexec(c->links[i].pq, "SELECT epoch FROM pgmm.cluster");
+	r = pgmm_link_exec(c, i, "SELECT epoch FROM pgmm.cluster");
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
 	{
 		pgmm_buf_printf(err, "master %s: reading the catalog epoch failed: ", c->links[i].name);
@@ -209,7 +209,7 @@ pgmm_reread_search_path(PGMMconn *c, int i)
 
 	if (i < 0 || c->links[i].pq == NULL)
 		return;
-	r = PQexec(c->links[i].pq, pgmm_search_path_query);
+	r = pgmm_link_exec(c, i, pgmm_search_path_query);
 	pgmm_buf_init(&ignore);
 	if (r && PQresultStatus(r) == PGRES_TUPLES_OK)
 		(void) pgmm_map_search_path_from_result(c->map, r, &ignore);
@@ -256,7 +256,18 @@ pgmm_connect(const char *conninfo)
 		pgmm_buf_free(&err);
 		return c;
 	}
-	home = PQconnectdb(c->home_conninfo);
+	{
+		int timed_out;
+
+		home = pgmm_link_connect(c->home_conninfo, c->opts.timeout, &timed_out);
+		if (home == NULL && timed_out)
+		{
+			pgmm_conn_error(c, "08001", "pgmm: the home master did not answer within pgmm_timeout=%d ms",
+			                c->opts.timeout);
+			pgmm_buf_free(&err);
+			return c;
+		}
+	}
 	if (home == NULL)
 	{
 		pgmm_conn_error(c, "53200", "out of memory");
@@ -286,7 +297,7 @@ pgmm_connect(const char *conninfo)
 	c->links[0].name = strdup("(home)");
 	c->links[0].conninfo = strdup(c->home_conninfo);
 	{
-		PGresult *r = PQexec(home, pgmm_map_query);
+		PGresult *r = pgmm_link_exec(c, 0, pgmm_map_query);
 		pgmm_map *m = NULL;
 
 		if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)

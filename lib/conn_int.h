@@ -156,6 +156,26 @@ void pgmm_set_last_node(PGMMconn *c, int i);
 /* The link to master i, (re)connected; NULL with err (and *lost when the
  * open transaction's connection was lost). */
 PGconn *pgmm_link_get(PGMMconn *c, int i, pgmm_buf *err, int *lost);
+/* Connect with the handshake bounded by timeout_ms (0: none), keepalives,
+ * connect_timeout and tcp_user_timeout set unless conninfo sets them.  NULL:
+ * out of memory, or *timed_out. */
+PGconn *pgmm_link_connect(const char *conninfo, int timeout_ms, int *timed_out);
+/* Cut master i's link (its PGconn becomes CONNECTION_BAD) and skip it for
+ * pgmm_reconnect_interval. */
+void pgmm_link_mark_down(PGMMconn *c, int i);
+/* PQexec on link i bounded by pgmm_timeout; on timeout the master is
+ * marked down and a PM005 result returned (pgmm_link_timeout_result). */
+PGresult *pgmm_link_exec(PGMMconn *c, int i, const char *sql);
+PGresult *pgmm_link_timeout_result(PGMMconn *c, int i);
+/* The deadline (pgmm_now_ms) of a wait starting now; -1 none. */
+int64_t pgmm_link_deadline(const PGMMconn *c);
+/* Wait for link i's result until deadline; 0: timed out (master marked
+ * down, link cut: reading its result fails at once). */
+int pgmm_link_await(PGMMconn *c, int i, int64_t deadline);
+/* send(pq, arg) (a PQsendQuery* call) on link i, result collected as PQexec
+ * does, each wait bounded by pgmm_timeout; NULL with *timed_out on timeout. */
+PGresult *pgmm_link_run(PGMMconn *c, int i, int (*send)(PGconn *, const void *), const void *arg,
+                        int *timed_out);
 /* A link any master can answer on: prefer, then home, then any other. */
 int pgmm_link_any(PGMMconn *c, int prefer, pgmm_buf *err);
 /* Some PGconn object (any state) to make local results with. */

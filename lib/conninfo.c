@@ -54,6 +54,10 @@ const pgmm_option_def pgmm_option_defs[] = {
 	{"pgmm_reconnect_interval", PGMM_OPT_INT, 0, 3600000, NULL, "1000", OPT(reconnect_interval),
 	 "milliseconds a master that failed to connect is skipped by balanced choices; a statement that "
 	 "needs that master always tries to reconnect at once"},
+	{"pgmm_timeout", PGMM_OPT_INT, 0, 3600000, NULL, "10000", OPT(timeout),
+	 "milliseconds any one wait on one master may take (connecting, a statement); past it the master "
+	 "is marked down and the statement fails with PM005 (or, when nothing was sent yet and another "
+	 "master can serve it, goes there); 0: no bound"},
 	{"pgmm_2pc", PGMM_OPT_INT, 0, 1, NULL, "0", OPT(twopc),
 	 "commit a broadcast UPDATE/DELETE with two-phase commit (PREPARE TRANSACTION / COMMIT PREPARED), "
 	 "atomic across masters"},

@@ -146,6 +146,13 @@ pgmm_local_error(PGMMconn *c, const char *sqlstate, const char *message, PGconn 
  * (which aborts the transaction, as any error does), else on the home
  * master or any master that is up; made locally when none is.
  */
+static int
+send_raise(PGconn *pq, const void *arg)
+{
+	return PQsendQueryParams(pq, "SELECT pgmm.raise($1, $2, $3, $4)", 4, NULL, (const char *const *) arg, NULL,
+	                         NULL, 0);
+}
+
 PGresult *
 pgmm_router_error(PGMMconn *c, const char *sqlstate, const char *message, const char *detail, const char *hint)
 {
@@ -194,7 +201,17 @@ pgmm_router_error(PGMMconn *c, const char *sqlstate, const char *message, const 
 	vals[1] = message;
 	vals[2] = detail && detail[0] ? detail : NULL;
 	vals[3] = hint && hint[0] ? hint : NULL;
-	r = PQexecParams(c->links[i].pq, "SELECT pgmm.raise($1, $2, $3, $4)", 4, NULL, vals, NULL, NULL, 0);
+	{
+		int timed_out;
+
+		r = pgmm_link_run(c, i, send_raise, vals, &timed_out);
+		if (timed_out)
+		{
+			/* That master hung: pgmm decides the error alone. */
+			pgmm_link_mark_down(c, i);
+			return pgmm_local_error(c, sqlstate, message, NULL);
+		}
+	}
 	pgmm_conn_error_result(c, r, c->links[i].pq);
 	if (r && !pgmm_res_is_error(r))
 	{

@@ -27,9 +27,38 @@
 /* Statement texts longer than this are planned but not cached. */
 #define PLAN_CACHE_MAX_TEXT 65536
 
+static int
+send_text(PGconn *pq, const void *sql)
+{
+	return PQsendQuery(pq, sql);
+}
+
+static int
+send_rq(PGconn *pq, const void *arg)
+{
+	const pgmm_exec_req *rq = arg;
+	const pgmm_params *pp = &rq->params;
+
+	switch (rq->mode)
+	{
+		case PGMM_EXEC_SIMPLE:
+			return PQsendQuery(pq, rq->sql);
+		case PGMM_EXEC_PARAMS:
+			return PQsendQueryParams(pq, rq->sql, pp->n, pp->types, pp->values, pp->lengths, pp->formats,
+			                         rq->result_format);
+		default:
+			if (rq->prep->name[0] == '\0')
+				return PQsendQueryParams(pq, rq->prep->sql, pp->n, rq->prep->types, pp->values, pp->lengths,
+				                         pp->formats, rq->result_format);
+			return PQsendQueryPrepared(pq, rq->prep->name, pp->n, pp->values, pp->lengths, pp->formats,
+			                           rq->result_format);
+	}
+}
+
 /*
- * Send rq on link i (connected) and wait.  *ambiguous is set when the
- * connection was lost while the statement was on its way: it may or may not
+ * Send rq on link i (connected) and wait (at most pgmm_timeout).
+ * *ambiguous is set when the connection was lost, or the master did not
+ * answer in time, while the statement was on its way: it may or may not
  * have run, so it is reported and never resent.
  */
 static PGresult *
@@ -37,31 +66,33 @@ send_on(PGMMconn *c, int i, const pgmm_exec_req *rq, int *ambiguous)
 {
 	PGconn *pq = c->links[i].pq;
 	PGresult *r;
-	const pgmm_params *pp = &rq->params;
+	int timed_out;
 
 	*ambiguous = 0;
-	switch (rq->mode)
+	if (rq->mode == PGMM_EXEC_PREPARED && rq->prep->name[0] != '\0' && (r = pgmm_prep_ensure(c, i, rq->prep)))
+		return r;
+	r = pgmm_link_run(c, i, send_rq, rq, &timed_out);
+	if (timed_out)
 	{
-		case PGMM_EXEC_SIMPLE:
-			r = PQexec(pq, rq->sql);
-			break;
-		case PGMM_EXEC_PARAMS:
-			r = PQexecParams(pq, rq->sql, pp->n, pp->types, pp->values, pp->lengths, pp->formats,
-			                 rq->result_format);
-			break;
-		default:
-			if (rq->prep->name[0] == '\0')
-				r = PQexecParams(pq, rq->prep->sql, pp->n, rq->prep->types, pp->values, pp->lengths,
-				                 pp->formats, rq->result_format);
-			else
-			{
-				r = pgmm_prep_ensure(c, i, rq->prep);
-				if (r)
-					return r;
-				r = PQexecPrepared(pq, rq->prep->name, pp->n, pp->values, pp->lengths, pp->formats,
-				                   rq->result_format);
-			}
-			break;
+		*ambiguous = 1;
+		pgmm_set_last_node(c, i);
+		pgmm_link_mark_down(c, i);
+		if (c->txn == PGMM_TXN_OPEN && c->bound == i)
+		{
+			c->txn_lost = 1;
+			c->txn_failed = 1;
+		}
+		{
+			pgmm_buf why;
+
+			pgmm_buf_init(&why);
+			pgmm_buf_printf(&why, "master %s did not answer within pgmm_timeout=%d ms; the statement may or may "
+			                "not have been executed, and pgmm does not resend it", c->links[i].name,
+			                c->opts.timeout);
+			r = pgmm_down_error(c, "this statement", &why);
+			pgmm_buf_free(&why);
+		}
+		return r;
 	}
 	pgmm_set_last_node(c, i);
 	if (PQstatus(pq) != CONNECTION_OK)
@@ -457,7 +488,13 @@ exec_set(PGMMconn *c, const pgmm_exec_req *rq, const pgmm_plan *p)
 
 		if (i == primary || c->links[i].pq == NULL || PQstatus(c->links[i].pq) != CONNECTION_OK)
 			continue;
-		x = PQexec(c->links[i].pq, rq_sql(rq));
+		{
+			int timed_out;
+
+			x = pgmm_link_run(c, i, send_text, rq_sql(rq), &timed_out);
+			if (timed_out)
+				pgmm_link_mark_down(c, i);	/* x is NULL: the link is dropped below */
+		}
 		if (!pgmm_res_ok(x))
 		{
 			/* Start that session afresh: the replay makes it agree. */

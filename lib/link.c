@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 
 #include "conn_int.h"
 
@@ -59,7 +60,7 @@ replay_settings(PGMMconn *c, int i, pgmm_buf *err)
 
 	for (k = 0; k < c->nsettings; k++)
 	{
-		PGresult *r = PQexec(c->links[i].pq, c->settings[k].sql);
+		PGresult *r = pgmm_link_exec(c, i, c->settings[k].sql);
 
 		if (!pgmm_res_ok(r))
 		{
@@ -116,6 +117,262 @@ link_alive(PGconn *pq)
 }
 
 /*
+ * Wait for pq's socket to be ready for events, until deadline (ms of
+ * pgmm_now_ms; < 0: no bound).  1 ready, 0 timed out, -1 error.
+ */
+static int
+wait_socket(PGconn *pq, short events, int64_t deadline)
+{
+	struct pollfd p;
+
+	p.fd = PQsocket(pq);
+	if (p.fd < 0)
+		return -1;
+	for (;;)
+	{
+		int64_t left = deadline < 0 ? -1 : deadline - pgmm_now_ms();
+		int r;
+
+		if (deadline >= 0 && left <= 0)
+			return 0;
+		p.events = events;
+		p.revents = 0;
+		r = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int) left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			continue;			/* the deadline check above ends it */
+		return 1;
+	}
+}
+
+static int64_t
+deadline_of(const PGMMconn *c)
+{
+	return c->opts.timeout > 0 ? pgmm_now_ms() + c->opts.timeout : -1;
+}
+
+/*
+ * Connect to conninfo, the whole handshake bounded by timeout_ms (0: none).
+ * connect_timeout, keepalives and tcp_user_timeout are set unless conninfo
+ * sets them (libpq: parameters before an expanded dbname are overridden by
+ * the string's).  A PGconn (check PQstatus), or NULL: out of memory, or
+ * *timed_out when the bound was hit (the socket is closed).
+ */
+PGconn *
+pgmm_link_connect(const char *conninfo, int timeout_ms, int *timed_out)
+{
+	char ct[16], idle[16], intvl[16], tut[16];
+	const char *kw[8], *val[8];
+	int n = 0;
+	int64_t deadline = timeout_ms > 0 ? pgmm_now_ms() + timeout_ms : -1;
+	PGconn *pq;
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+
+	*timed_out = 0;
+	if (timeout_ms > 0)
+	{
+		/* libpq's connect_timeout is whole seconds, at least 2. */
+		snprintf(ct, sizeof ct, "%d", timeout_ms < 2000 ? 2 : (timeout_ms + 999) / 1000);
+		snprintf(tut, sizeof tut, "%d", timeout_ms);
+		kw[n] = "connect_timeout", val[n++] = ct;
+		kw[n] = "tcp_user_timeout", val[n++] = tut;
+	}
+	/* Keepalives: a half-open path is noticed even on an idle link. */
+	snprintf(idle, sizeof idle, "%d", timeout_ms > 0 && timeout_ms < 30000 ? (timeout_ms + 999) / 1000 : 30);
+	snprintf(intvl, sizeof intvl, "%d", timeout_ms > 0 && timeout_ms < 30000 ? (timeout_ms + 2999) / 3000 : 10);
+	kw[n] = "keepalives", val[n++] = "1";
+	kw[n] = "keepalives_idle", val[n++] = idle;
+	kw[n] = "keepalives_interval", val[n++] = intvl;
+	kw[n] = "keepalives_count", val[n++] = "3";
+	kw[n] = "dbname", val[n++] = conninfo;
+	kw[n] = NULL, val[n] = NULL;
+	pq = PQconnectStartParams(kw, val, 1);
+	if (pq == NULL || PQstatus(pq) == CONNECTION_BAD)
+		return pq;
+	for (;;)
+	{
+		int w;
+
+		if (st == PGRES_POLLING_OK || st == PGRES_POLLING_FAILED)
+			break;
+		w = wait_socket(pq, st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
+		if (w == 0)
+		{
+			/* Hung (stopped, half-open path): close the socket. */
+			*timed_out = 1;
+			PQfinish(pq);
+			return NULL;
+		}
+		if (w < 0)
+			break;				/* PQconnectPoll reports the error */
+		st = PQconnectPoll(pq);
+	}
+	return pq;
+}
+
+/* Master i does not answer: cut its link (a statement on it may have run;
+ * its session, and any transaction there, is gone) and skip it in balanced
+ * choices for pgmm_reconnect_interval.  The PGconn stays (CONNECTION_BAD,
+ * as after a lost connection, so callers holding it are safe) until the
+ * next connection attempt replaces it. */
+void
+pgmm_link_mark_down(PGMMconn *c, int i)
+{
+	pgmm_link *l = &c->links[i];
+
+	if (l->pq)
+	{
+		if (PQsocket(l->pq) >= 0)
+			(void) shutdown(PQsocket(l->pq), SHUT_RDWR);
+		while (PQstatus(l->pq) == CONNECTION_OK && PQconsumeInput(l->pq))
+			if (wait_socket(l->pq, POLLIN, pgmm_now_ms() + 100) <= 0)
+				break;
+	}
+	l->gen = 0;
+	l->down = 1;
+	l->down_at = pgmm_now_ms();
+	if (c->txn == PGMM_TXN_OPEN && c->bound == i)
+	{
+		c->txn_lost = 1;		/* its session is gone */
+		c->txn_failed = 1;
+	}
+}
+
+/* The deadline of a wait that starts now (-1: pgmm_timeout=0, none). */
+int64_t
+pgmm_link_deadline(const PGMMconn *c)
+{
+	return deadline_of(c);
+}
+
+/* Wait until link i's pending result can be read without blocking, or
+ * deadline: 1 ready (or the connection failed: reading reports it), 0 timed
+ * out -- then the master is marked down and its link cut, so reading fails
+ * at once. */
+int
+pgmm_link_await(PGMMconn *c, int i, int64_t deadline)
+{
+	PGconn *pq = c->links[i].pq;
+
+	if (pq == NULL)
+		return 1;
+	while (PQstatus(pq) == CONNECTION_OK && PQisBusy(pq))
+	{
+		int w = wait_socket(pq, POLLIN, deadline);
+
+		if (w == 0)
+		{
+			pgmm_link_mark_down(c, i);
+			return 0;
+		}
+		if (w < 0 || !PQconsumeInput(pq))
+			break;
+	}
+	return 1;
+}
+
+static int
+send_simple(PGconn *pq, const void *sql)
+{
+	return PQsendQuery(pq, sql);
+}
+
+/* PQexec of sql on link i (connected), bounded by pgmm_timeout: on timeout
+ * the master is marked down and a PM005 result made here is returned. */
+PGresult *
+pgmm_link_exec(PGMMconn *c, int i, const char *sql)
+{
+	int timed_out;
+	PGresult *r = pgmm_link_run(c, i, send_simple, sql, &timed_out);
+
+	if (timed_out)
+		r = pgmm_link_timeout_result(c, i);
+	return r;
+}
+
+/* The master i did not answer in time: mark it down; a PM005 result. */
+PGresult *
+pgmm_link_timeout_result(PGMMconn *c, int i)
+{
+	char msg[300];
+
+	pgmm_link_mark_down(c, i);
+	snprintf(msg, sizeof msg, "pgmm: master %s did not answer within pgmm_timeout=%d ms (SQLSTATE %s)",
+	         c->links[i].name, c->opts.timeout, PGMM_SQLSTATE_NODE_DOWN);
+	return pgmm_local_error(c, PGMM_SQLSTATE_NODE_DOWN, msg, c->links[i].pq);
+}
+
+/*
+ * Send one statement on link i (connected) with send(pq, arg) -- a
+ * PQsendQuery* call -- and collect its result as PQexec does (the last one),
+ * every wait bounded by pgmm_timeout.  NULL with *timed_out set when the
+ * master did not answer in time (the link is still open: the caller reports
+ * and calls pgmm_link_mark_down); NULL otherwise when sending failed (see
+ * PQerrorMessage).
+ */
+PGresult *
+pgmm_link_run(PGMMconn *c, int i, int (*send)(PGconn *, const void *), const void *arg, int *timed_out)
+{
+	PGconn *pq = c->links[i].pq;
+	int64_t deadline = deadline_of(c);
+	PGresult *last = NULL, *r;
+	int f;
+
+	*timed_out = 0;
+	if (PQsetnonblocking(pq, 1) != 0)
+		return NULL;
+	if (!send(pq, arg))
+	{
+		PQsetnonblocking(pq, 0);
+		return NULL;
+	}
+	while ((f = PQflush(pq)) > 0)
+	{
+		int w = wait_socket(pq, POLLOUT | POLLIN, deadline);
+
+		if (w == 0)
+		{
+			*timed_out = 1;
+			return NULL;
+		}
+		if (w < 0)
+			break;
+		if (!PQconsumeInput(pq))
+			break;
+	}
+	for (;;)
+	{
+		while (PQisBusy(pq) && PQstatus(pq) == CONNECTION_OK)
+		{
+			int w = wait_socket(pq, POLLIN, deadline);
+
+			if (w == 0)
+			{
+				PQclear(last);
+				*timed_out = 1;
+				return NULL;
+			}
+			if (w < 0 || !PQconsumeInput(pq))
+				break;
+		}
+		r = PQgetResult(pq);
+		if (r == NULL)
+			break;
+		PQclear(last);
+		last = r;
+		if (PQresultStatus(r) == PGRES_COPY_IN || PQresultStatus(r) == PGRES_COPY_OUT ||
+		    PQresultStatus(r) == PGRES_COPY_BOTH || PQstatus(pq) == CONNECTION_BAD)
+			break;
+	}
+	PQsetnonblocking(pq, 0);
+	c->links[i].used_at = pgmm_now_ms();
+	return last;
+}
+
+/*
  * The link to master i, connected.  A connection lost while idle is
  * reconnected (a new session: settings replayed, prepared statements gone)
  * unless it carries the open transaction (then *lost is set).  NULL with
@@ -149,14 +406,29 @@ pgmm_link_get(PGMMconn *c, int i, pgmm_buf *err, int *lost)
 		pgmm_buf_append(err, "); the transaction was rolled back by the server");
 		return NULL;
 	}
-	if (l->pq)
-		PQreset(l->pq);
-	else
 	{
-		l->pq = PQconnectdb(l->conninfo);
+		int timed_out;
+
+		if (l->pq)
+		{
+			/* A new session (PQreset would wait without bound). */
+			PQfinish(l->pq);
+			l->pq = NULL;
+		}
+		l->pq = pgmm_link_connect(l->conninfo, c->opts.timeout, &timed_out);
 		if (l->pq == NULL)
 		{
-			pgmm_buf_printf(err, "master %s: out of memory", l->name);
+			char *d = pgmm_conninfo_describe(l->conninfo);
+
+			if (timed_out)
+			{
+				pgmm_link_mark_down(c, i);
+				pgmm_buf_printf(err, "master %s (%s) is unreachable: no answer within pgmm_timeout=%d ms while "
+				                "connecting", l->name, d ? d : "?", c->opts.timeout);
+			}
+			else
+				pgmm_buf_printf(err, "master %s: out of memory", l->name);
+			free(d);
 			return NULL;
 		}
 		if (pgmm_result_register(l->pq) < 0)
@@ -200,24 +472,32 @@ pgmm_link_get(PGMMconn *c, int i, pgmm_buf *err, int *lost)
 int
 pgmm_link_any(PGMMconn *c, int prefer, pgmm_buf *err)
 {
-	int order[3] = {prefer, c->home, -1}, k, i;
+	int order[5] = {prefer, c->home, -1, prefer, c->home}, k, i;
+	int64_t now = pgmm_now_ms();
 
-	for (k = 0; k < 2; k++)
+	/* prefer and home, unless marked down lately: then after the others. */
+	for (k = 0; k < 5; k++)
 	{
+		if (k == 2)
+		{
+			for (i = 0; i < c->nlinks; i++)
+			{
+				if (i == prefer || i == c->home || (c->txn == PGMM_TXN_OPEN && c->bound == i))
+					continue;
+				if (c->links[i].down && now - c->links[i].down_at < c->opts.reconnect_interval)
+					continue;
+				if (pgmm_link_get(c, i, err, NULL))
+					return i;
+			}
+			continue;
+		}
 		i = order[k];
-		if (i < 0 || i >= c->nlinks || (k == 1 && i == order[0]))
+		if (i < 0 || i >= c->nlinks || ((k == 1 || k == 4) && i == order[0]))
+			continue;
+		if ((k < 2) == (c->links[i].down && now - c->links[i].down_at < c->opts.reconnect_interval))
 			continue;
 		if (c->txn == PGMM_TXN_OPEN && c->bound == i && c->links[i].pq &&
 		    PQtransactionStatus(c->links[i].pq) != PQTRANS_INTRANS)
-			continue;
-		if (pgmm_link_get(c, i, err, NULL))
-			return i;
-	}
-	for (i = 0; i < c->nlinks; i++)
-	{
-		if (i == prefer || i == c->home || (c->txn == PGMM_TXN_OPEN && c->bound == i))
-			continue;
-		if (c->links[i].down && pgmm_now_ms() - c->links[i].down_at < c->opts.reconnect_interval)
 			continue;
 		if (pgmm_link_get(c, i, err, NULL))
 			return i;

@@ -11,6 +11,15 @@
 
 #include "conn_int.h"
 
+static int
+send_reserve(PGconn *pq, const void *vals)
+{
+	return PQsendQueryParams(pq,
+	                         "SELECT pg_catalog.nextval('pgmm.id_seq'::pg_catalog.regclass) "
+	                         "FROM pg_catalog.generate_series(1, $1::pg_catalog.int4)", 1, NULL,
+	                         (const char *const *) vals, NULL, NULL, 0);
+}
+
 /* Reserve a block of IDs into the pool; 0 / -1. */
 static int
 reserve_block(PGMMconn *c)
@@ -37,9 +46,24 @@ reserve_block(PGMMconn *c)
 		return -1;
 	}
 	pgmm_buf_free(&why);
-	r = PQexecParams(c->links[i].pq,
-	                 "SELECT pg_catalog.nextval('pgmm.id_seq'::pg_catalog.regclass) "
-	                 "FROM pg_catalog.generate_series(1, $1::pg_catalog.int4)", 1, NULL, vals, NULL, NULL, 0);
+	{
+		int timed_out;
+
+		r = pgmm_link_run(c, i, send_reserve, vals, &timed_out);
+		if (timed_out)
+		{
+			pgmm_link_mark_down(c, i);
+			if (c->txn == PGMM_TXN_OPEN && c->bound == i)
+			{
+				c->txn_lost = 1;
+				c->txn_failed = 1;
+			}
+			pgmm_conn_error(c, PGMM_SQLSTATE_NODE_DOWN, "pgmm: master %s did not answer within pgmm_timeout=%d ms "
+			                "while reserving IDs (SQLSTATE %s)", c->links[i].name, c->opts.timeout,
+			                PGMM_SQLSTATE_NODE_DOWN);
+			return -1;
+		}
+	}
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
 	{
 		pgmm_conn_error(c, r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : "08006",

@@ -78,6 +78,7 @@ typedef struct pgmm_options
 	int reconnect_interval; /* ms a failed master is skipped by balanced choices (default 1000) */
 	int twopc;            /* broadcast UPDATE/DELETE commit with two-phase commit (default 0) */
 	int freeze_wait;      /* ms a write refused with PM006 (frozen table) is retried (default 5000) */
+	int timeout;          /* ms one wait on one master may take, 0 none (default 10000) */
 } pgmm_options;
 
 enum { PGMM_READ_LOCAL = 0, PGMM_READ_ANY = 1, PGMM_READ_OWNER = 2 };

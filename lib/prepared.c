@@ -67,6 +67,14 @@ pgmm_prep_add(PGMMconn *c, pgmm_prep *p, unsigned gen)
 	return 0;
 }
 
+static int
+send_prepare(PGconn *pq, const void *arg)
+{
+	const pgmm_prep *p = arg;
+
+	return PQsendPrepare(pq, p->name, p->sql, p->nparams, p->types);
+}
+
 /* Prepare p on link i if that session lacks it.  NULL, or an error result. */
 PGresult *
 pgmm_prep_ensure(PGMMconn *c, int i, pgmm_prep *p)
@@ -75,7 +83,13 @@ pgmm_prep_ensure(PGMMconn *c, int i, pgmm_prep *p)
 
 	if (p->name[0] == '\0' || pgmm_prep_has(p, c->links[i].gen))
 		return NULL;
-	r = PQprepare(c->links[i].pq, p->name, p->sql, p->nparams, p->types);
+	{
+		int timed_out;
+
+		r = pgmm_link_run(c, i, send_prepare, p, &timed_out);
+		if (timed_out)
+			r = pgmm_link_timeout_result(c, i);
+	}
 	if (!pgmm_res_ok(r))
 	{
 		pgmm_conn_error_result(c, r, c->links[i].pq);
@@ -126,7 +140,22 @@ pgmm_prepare(PGMMconn *c, const char *name, const char *sql, int nParams, const 
 		return r;
 	}
 	pgmm_buf_free(&why);
-	r = PQprepare(c->links[i].pq, p->name, p->sql, p->nparams, p->types);
+	{
+		int timed_out;
+
+		r = pgmm_link_run(c, i, send_prepare, p, &timed_out);
+		if (timed_out)
+		{
+			if (c->txn == PGMM_TXN_OPEN && c->bound == i)
+			{
+				c->txn_lost = 1;
+				c->txn_failed = 1;
+			}
+			pgmm_set_last_node(c, i);
+			pgmm_prep_free(p);
+			return pgmm_link_timeout_result(c, i);
+		}
+	}
 	pgmm_set_last_node(c, i);
 	pgmm_conn_error_result(c, r, c->links[i].pq);
 	pgmm_txn_sync(c, i);
@@ -156,7 +185,7 @@ pgmm_prepare(PGMMconn *c, const char *name, const char *sql, int nParams, const 
 				pgmm_buf_init(&dealloc);
 				pgmm_buf_append(&dealloc, "DEALLOCATE ");
 				pgmm_buf_ident(&dealloc, old->name);
-				PQclear(PQexec(c->links[k].pq, pgmm_buf_str(&dealloc)));
+				PQclear(pgmm_link_exec(c, k, pgmm_buf_str(&dealloc)));
 				pgmm_buf_free(&dealloc);
 			}
 	}

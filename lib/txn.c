@@ -106,12 +106,13 @@ pgmm_txn_bind(PGMMconn *c, int i)
 	if (PQtransactionStatus(pq) != PQTRANS_IDLE)
 	{
 		/* Left in a transaction by something else: start clean. */
-		PQclear(PQexec(pq, "ROLLBACK"));
+		PQclear(pgmm_link_exec(c, i, "ROLLBACK"));
 	}
-	r = PQexec(pq, c->begin_sql ? c->begin_sql : "BEGIN");
+	r = PQstatus(pq) == CONNECTION_OK ? pgmm_link_exec(c, i, c->begin_sql ? c->begin_sql : "BEGIN") : NULL;
 	if (!pgmm_res_ok(r))
 	{
-		pgmm_conn_error_result(c, r, pq);
+		if (!(r && pgmm_result_sqlstate(r) && strcmp(pgmm_result_sqlstate(r), PGMM_SQLSTATE_NODE_DOWN) == 0))
+			pgmm_conn_error_result(c, r, pq);	/* (a timeout's PM005 is in it already) */
 		c->txn_failed = 1;
 		pgmm_set_last_node(c, i);
 		return r ? r : pgmm_local_error(c, "08006", pgmm_buf_str(&c->err), pq);
@@ -120,7 +121,7 @@ pgmm_txn_bind(PGMMconn *c, int i)
 	c->bound = i;
 	for (k = 0; k < c->nqueue; k++)
 	{
-		r = PQexec(pq, c->queue[k]);
+		r = pgmm_link_exec(c, i, c->queue[k]);
 		if (!pgmm_res_ok(r))
 		{
 			pgmm_conn_error_result(c, r, pq);

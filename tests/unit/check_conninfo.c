@@ -86,12 +86,47 @@ START_TEST(test_option_table)
 			free(msg);
 		}
 	}
-	ck_assert_int_eq(n, 8);
+	ck_assert_int_eq(n, 9);
 	{
 		char *msg = split_err("host=x pgmm_nope=1");
 
 		for (d = pgmm_option_defs; d->name; d++)
 			ck_assert_msg(strstr(msg, d->name) != NULL, "%s lacks %s", msg, d->name);
+		free(msg);
+	}
+}
+END_TEST
+
+/* pgmm_timeout: default 10000, 0 (no bound) .. 3600000 ms; anything else
+ * is refused naming the option. */
+START_TEST(test_option_timeout)
+{
+	pgmm_options o;
+	char *lp, *msg;
+	static const char *const bad[] = {"-1", "3600001", "abc", "", "2s", "10.5", "99999999999999999999", NULL};
+	int k;
+
+	lp = split_ok("host=x", &o);
+	ck_assert_int_eq(o.timeout, 10000);
+	free(lp);
+	lp = split_ok("host=x pgmm_timeout=0", &o);
+	ck_assert_int_eq(o.timeout, 0);
+	ck_assert_ptr_null(strstr(lp, "pgmm_timeout"));
+	free(lp);
+	lp = split_ok("postgresql://x/db?pgmm_timeout=2000", &o);
+	ck_assert_int_eq(o.timeout, 2000);
+	ck_assert_ptr_null(strstr(lp, "pgmm_timeout"));
+	free(lp);
+	lp = split_ok("host=x pgmm_timeout=3600000", &o);
+	ck_assert_int_eq(o.timeout, 3600000);
+	free(lp);
+	for (k = 0; bad[k]; k++)
+	{
+		char ci[128];
+
+		snprintf(ci, sizeof ci, "host=x pgmm_timeout='%s'", bad[k]);
+		msg = split_err(ci);
+		ck_assert_msg(strstr(msg, "pgmm_timeout") != NULL, "%s: %s", bad[k], msg);
 		free(msg);
 	}
 }
@@ -300,6 +335,7 @@ conninfo_suite(void)
 	tcase_add_test(tc, test_split_defaults);
 	tcase_add_test(tc, test_split_options);
 	tcase_add_test(tc, test_option_table);
+	tcase_add_test(tc, test_option_timeout);
 	tcase_add_test(tc, test_option_table_documented);
 	tcase_add_test(tc, test_split_quoting);
 	tcase_add_test(tc, test_split_errors);

@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 
 #include "router_int.h"
+#include "conn_int.h"
 
 #ifndef PGMM_TESTDATA_DIR
 #define PGMM_TESTDATA_DIR "tests/data"
@@ -994,6 +995,19 @@ START_TEST(test_choice_order)
 	ck_assert_int_eq(n, 3);
 	ck_assert_int_eq(order[0], m->local);
 	ck_assert_int_eq(rr_of[0], -1);
+	/* Home first -- unless it is marked down (pgmm_timeout): then the
+	 * masters that are up first, home last, once. */
+	usable[m->local] = 0;
+	usable[m->colocs[g].owners[1]] = 1;
+	n = pgmm_choice_order(m, &ch, 0, usable, order, rr_of);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_ne(order[0], m->local);
+	ck_assert_int_ne(order[1], m->local);
+	ck_assert_int_ne(order[0], order[1]);
+	ck_assert_int_eq(order[2], m->local);
+	ck_assert_int_eq(rr_of[2], -1);
+	ck_assert_int_ge(rr_of[0], 0);
+	usable[m->local] = 1;
 	/* NODE: that master, up or not. */
 	ch.kind = PGMM_CHOICE_NODE;
 	ch.node = 1;
@@ -1001,6 +1015,54 @@ START_TEST(test_choice_order)
 	ck_assert_int_eq(pgmm_choice_order(m, &ch, 0, usable, order, rr_of), 1);
 	ck_assert_int_eq(order[0], 1);
 	pgmm_map_free(m);
+}
+END_TEST
+
+/* pgmm_link_connect sets connect_timeout, keepalives* and tcp_user_timeout
+ * from pgmm_timeout unless the conninfo sets them (a refused local port:
+ * no server needed). */
+static const char *
+opt_of(PGconn *pq, const char *key, char *buf, size_t cap)
+{
+	PQconninfoOption *o = PQconninfo(pq), *p;
+
+	buf[0] = '\0';
+	for (p = o; p && p->keyword; p++)
+		if (strcmp(p->keyword, key) == 0 && p->val)
+			snprintf(buf, cap, "%s", p->val);
+	PQconninfoFree(o);
+	return buf;
+}
+
+START_TEST(test_link_connect_settings)
+{
+	char b[64];
+	int to;
+	PGconn *pq = pgmm_link_connect("host=127.0.0.1 port=1 dbname=x", 2500, &to);
+
+	ck_assert_ptr_nonnull(pq);
+	ck_assert_int_eq(to, 0);
+	ck_assert_int_ne(PQstatus(pq), CONNECTION_OK);
+	ck_assert_str_eq(opt_of(pq, "connect_timeout", b, sizeof b), "3");
+	ck_assert_str_eq(opt_of(pq, "tcp_user_timeout", b, sizeof b), "2500");
+	ck_assert_str_eq(opt_of(pq, "keepalives", b, sizeof b), "1");
+	ck_assert_str_eq(opt_of(pq, "keepalives_idle", b, sizeof b), "3");
+	ck_assert_str_eq(opt_of(pq, "dbname", b, sizeof b), "x");
+	PQfinish(pq);
+	/* The user's own values win; a URI works too. */
+	pq = pgmm_link_connect("postgresql://127.0.0.1:1/y?connect_timeout=7&keepalives=0&tcp_user_timeout=9", 2500, &to);
+	ck_assert_ptr_nonnull(pq);
+	ck_assert_str_eq(opt_of(pq, "connect_timeout", b, sizeof b), "7");
+	ck_assert_str_eq(opt_of(pq, "keepalives", b, sizeof b), "0");
+	ck_assert_str_eq(opt_of(pq, "tcp_user_timeout", b, sizeof b), "9");
+	ck_assert_str_eq(opt_of(pq, "dbname", b, sizeof b), "y");
+	PQfinish(pq);
+	/* 0: no timeouts set, keepalives still on. */
+	pq = pgmm_link_connect("host=127.0.0.1 port=1", 0, &to);
+	ck_assert_ptr_nonnull(pq);
+	ck_assert_str_eq(opt_of(pq, "connect_timeout", b, sizeof b), "");
+	ck_assert_str_eq(opt_of(pq, "keepalives", b, sizeof b), "1");
+	PQfinish(pq);
 }
 END_TEST
 
@@ -1412,6 +1474,7 @@ router_suite(void)
 	tcase_add_test(tc, test_choice_outside_txn);
 	tcase_add_test(tc, test_choice_in_txn);
 	tcase_add_test(tc, test_choice_order);
+	tcase_add_test(tc, test_link_connect_settings);
 	tcase_add_test(tc, test_choice_many_masters);
 	tcase_add_test(tc, test_chain_plans);
 	tcase_add_test(tc, test_plan_oom);

@@ -737,10 +737,12 @@ END_TEST
 START_TEST(test_search_path_quoted)
 {
 	PGMMconn *c = rt_connect(NULL);
-	const char *home = pgmm_home_node(c);
+	char home[64];			/* a copy: c is finished and reconnected below */
 	long long k;
 	char sql[128], *v;
 	PGresult *r;
+
+	snprintf(home, sizeof home, "%s", pgmm_home_node(c));
 
 	for (k = 41000; k < 42000; k++)
 	{
