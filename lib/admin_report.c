@@ -520,6 +520,13 @@ sample_subscriptions(PGMMadmin *a, admin_report *r)
 
 	if (r->nsubs == 0)
 		return;
+	/* A failing apply worker counts every attempt: with no error ever
+	 * counted nothing can be stalled, and status answers at once. */
+	for (j = 0; j < r->nsubs; j++)
+		if (r->subs[j].apply_errors > 0)
+			break;
+	if (j == r->nsubs)
+		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (j = 0; j < r->nsubs; j++)
 	{
