@@ -448,6 +448,7 @@ pgmm_admin_uninstall(PGMMadmin *a)
 	pgmm_buf_reset(&a->err);
 	if (!admin_require_all(a))
 		return -1;
+	admin_fence_failed(a);  /* reaches the failed masters that answer */
 	for (i = 0; i < a->nnodes; i++)
 		drop_subscriptions(a, i);
 	for (i = 0; i < a->nnodes; i++)

@@ -56,6 +56,7 @@ struct pgmm_admin
 	int         nnodes;
 	admin_failed_node *failed;  /* masters marked failed, in catalog order */
 	int         nfailed;
+	int         fence_tried;    /* admin_fence_failed ran on this handle */
 	int         home;           /* index of the master we came in through */
 	char       *home_conninfo;  /* libpq part of the caller's conninfo */
 	pgmm_notice_fn notice;

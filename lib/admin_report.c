@@ -694,6 +694,8 @@ gather_status(PGMMadmin *a, admin_report *r)
 	PGresult *tables = NULL, *shards = NULL;
 	int i, k, broken = 0, rc = -1;
 
+	/* A failed master that answers again is fenced first. */
+	admin_fence_failed(a);
 	memset(r, 0, sizeof *r);
 	r->masters = calloc((size_t) (a->nnodes + a->nfailed) + 1, sizeof *r->masters);
 	r->subs = calloc((size_t) (a->nnodes * a->nnodes + 1), sizeof *r->subs);
@@ -866,6 +868,7 @@ pgmm_admin_recover(PGMMadmin *a, int *resolved)
 		*resolved = 0;
 	if (a == NULL || !a->ok)
 		return -1;
+	admin_fence_failed(a);
 	pgmm_buf_reset(&a->err);
 	/* Reach every master that is up; the prepared transactions whose
 	 * deciding master is up can be finished even with another one down. */
@@ -1173,6 +1176,7 @@ verify_run(PGMMadmin *a, int json, int *diverged)
 		*diverged = 0;
 	if (a == NULL || !a->ok)
 		return NULL;
+	admin_fence_failed(a);
 	pgmm_buf_reset(&a->err);
 	if (!admin_require_all(a))
 		return NULL;
