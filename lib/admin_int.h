@@ -159,6 +159,25 @@ void admin_build_install(admin_stmts *s, const pgmm_node *nodes, int n, int me,
 int  admin_ddl_mentions(const char *body, const char *name);
 void admin_ddl_reason(pgmm_buf *b, const char *body);
 
+/* The freeze (PM006) of ddl, shared with repair: one catalog change each,
+ * on the pgmm.tables rows matching where (SQL, e.g. "(schema_name,
+ * table_name) IN (('public', 't'))"); reason goes to frozen_reason.  The
+ * guards then refuse writes to those tables on every master (libpgmm waits
+ * them out).  0 / -1. */
+int admin_freeze(PGMMadmin *a, const char *where, const char *reason);
+int admin_unfreeze(PGMMadmin *a, const char *where);
+/* Called by admin_wait_catchup on every look at a subscription that has
+ * not caught up (publisher, subscriber: master indexes; sub: its name):
+ * -1 stops the wait (error set), 0 waits on, 1 waits on with the clock
+ * restarted (it mended something), 2 stops waiting for this one. */
+typedef int (*admin_behind_fn)(PGMMadmin *a, int publisher, int subscriber, const char *sub, void *arg);
+/* Wait until every subscription has applied everything its publisher had
+ * written when the wait began (bounded by --catchup-wait, default 30 s);
+ * behind may be NULL.  0 / -1 (error names who did not catch up). */
+int admin_wait_catchup(PGMMadmin *a, admin_behind_fn behind, void *arg);
+void admin_sleep_ms(int ms);
+long long admin_now_ms(void);	/* monotonic */
+
 /* INSERT of a reference table into pgmm.tables (frozen until refreshed). */
 void admin_build_reference(pgmm_buf *b, const char *schema, const char *table, const char *owner);
 
