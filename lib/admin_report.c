@@ -940,8 +940,8 @@ admin_build_verify_checksum(pgmm_buf *b, const char *qualified)
 	pgmm_buf_printf(b, "SELECT (SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
 	                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = g.t), g.n, g.h FROM ("
 	                "SELECT r.tableoid AS t, pg_catalog.count(*) AS n, "
-	                "pg_catalog.md5(pg_catalog.string_agg(pg_catalog.md5(ROW(r.*)::text), '' "
-	                "ORDER BY pg_catalog.md5(ROW(r.*)::text))) AS h FROM %s AS r GROUP BY 1) AS g ORDER BY 1", qualified);
+	                "pg_catalog.md5(pg_catalog.string_agg(" ADMIN_ROW_HASH ", '' "
+	                "ORDER BY " ADMIN_ROW_HASH ")) AS h FROM %s AS r GROUP BY 1) AS g ORDER BY 1", qualified);
 }
 
 /*
@@ -950,11 +950,10 @@ admin_build_verify_checksum(pgmm_buf *b, const char *qualified)
  * byte order (so that two masters' lists merge with strcmp).
  */
 void
-admin_build_verify_rows(pgmm_buf *b, const char *shard, const char *const *keys, int nkeys)
+admin_build_key_text(pgmm_buf *b, const char *const *keys, int nkeys)
 {
 	int k;
 
-	pgmm_buf_append(b, "SELECT ");
 	if (nkeys <= 0)
 		pgmm_buf_append(b, "(ROW(r.*)::text");
 	else if (nkeys == 1)
@@ -973,7 +972,15 @@ admin_build_verify_rows(pgmm_buf *b, const char *shard, const char *const *keys,
 		}
 		pgmm_buf_append(b, ")::text");
 	}
-	pgmm_buf_printf(b, " COLLATE \"C\") AS k, pg_catalog.md5(ROW(r.*)::text) AS h FROM ONLY %s AS r ORDER BY 1, 2", shard);
+	pgmm_buf_append(b, " COLLATE \"C\")");
+}
+
+void
+admin_build_verify_rows(pgmm_buf *b, const char *shard, const char *const *keys, int nkeys)
+{
+	pgmm_buf_append(b, "SELECT ");
+	admin_build_key_text(b, keys, nkeys);
+	pgmm_buf_printf(b, " AS k, " ADMIN_ROW_HASH " AS h FROM ONLY %s AS r ORDER BY 1, 2", shard);
 }
 
 static int
