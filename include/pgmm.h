@@ -278,6 +278,11 @@ PGMM_EXPORT char *pgmm_admin_verify_json(PGMMadmin *adm, int json, int *diverged
 /* Remove pgmm from every reachable master: subscriptions, publication and
  * catalog (tables and their rows stay). */
 PGMM_EXPORT int pgmm_admin_uninstall(PGMMadmin *adm) PGMM_WARN_UNUSED;
+/* Zero-loss mode: mode is "off", "any N" (1 <= N < masters) or "all".  A
+ * commit on a master is acknowledged only once N (every) other live
+ * master's apply worker has flushed it (synchronous_standby_names naming
+ * the subscriptions, which get synchronous_commit = on).  0 / -1. */
+PGMM_EXPORT int pgmm_admin_durability(PGMMadmin *adm, const char *mode) PGMM_WARN_UNUSED;
 
 /* Optional progress messages of admin operations (NULL: silent). */
 typedef void (*pgmm_notice_fn)(void *arg, const char *message);

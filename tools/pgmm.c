@@ -26,6 +26,7 @@ static const char usage_text[] =
 	"  pgmm [-d CONNINFO] status [--json]\n"
 	"  pgmm [-d CONNINFO] verify [--json]  compare every shard with its owner's copy\n"
 	"  pgmm [-d CONNINFO] recover     finish two-phase commits a failure left open\n"
+	"  pgmm [-d CONNINFO] durability off | any N | all  commits wait for N (all) other masters\n"
 	"  pgmm [-d CONNINFO] uninstall   remove pgmm from every master (rows stay)\n"
 	"  pgmm --version | --help\n"
 	"-d names any one master (default: $PGMM_CONNINFO); pgmm finds the others in its catalog.\n"
@@ -146,6 +147,7 @@ main(int argc, char **argv)
 	const char *command;
 	PGMMadmin *a;
 	int i = 1, rc = 0, catchup_ms = 0;
+	char mode[64] = "";
 
 	while (i < argc && argv[i][0] == '-')
 	{
@@ -202,7 +204,7 @@ main(int argc, char **argv)
 	if (strcmp(command, "ddl") != 0 && strcmp(command, "reference") != 0 && strcmp(command, "distribute") != 0 &&
 	    strcmp(command, "drop") != 0 &&
 	    strcmp(command, "status") != 0 && strcmp(command, "verify") != 0 && strcmp(command, "recover") != 0 &&
-	    strcmp(command, "uninstall") != 0)
+	    strcmp(command, "uninstall") != 0 && strcmp(command, "durability") != 0)
 	{
 		fprintf(stderr, "pgmm: unknown command \"%s\"\n", command);
 		return usage(NULL);
@@ -228,6 +230,13 @@ main(int argc, char **argv)
 		return usage("reference needs TABLE");
 	if (strcmp(command, "drop") == 0 && argc - i < 1)
 		return usage("drop needs at least one TABLE");
+	if (strcmp(command, "durability") == 0)
+	{
+		/* "any N" as two words or one; the library checks the rest. */
+		if (argc - i < 1 || argc - i > 2)
+			return usage("durability takes off, any N or all");
+		snprintf(mode, sizeof mode, "%.40s%s%.20s", argv[i], argc - i == 2 ? " " : "", argc - i == 2 ? argv[i + 1] : "");
+	}
 	a = connect_admin(conninfo);
 	if (a == NULL)
 		return conninfo ? 1 : 2;
@@ -337,6 +346,8 @@ main(int argc, char **argv)
 	}
 	else if (strcmp(command, "uninstall") == 0)
 		rc = pgmm_admin_uninstall(a);
+	else if (strcmp(command, "durability") == 0)
+		rc = pgmm_admin_durability(a, mode);
 
 	if (rc < 0)
 		fprintf(stderr, "pgmm: %s failed: %s\n", command, pgmm_admin_error(a));
