@@ -281,7 +281,7 @@ PGMM_EXPORT int pgmm_admin_uninstall(PGMMadmin *adm) PGMM_WARN_UNUSED;
 /* Zero-loss mode: mode is "off", "any N" (1 <= N < masters) or "all".  A
  * commit on a master is acknowledged only once N (every) other live
  * master's apply worker has flushed it (synchronous_standby_names naming
- * the subscriptions, which get synchronous_commit = on).  0 / -1. */
+ * the subscriptions, which get synchronous_commit = local).  0 / -1. */
 PGMM_EXPORT int pgmm_admin_durability(PGMMadmin *adm, const char *mode) PGMM_WARN_UNUSED;
 
 /* Optional progress messages of admin operations (NULL: silent). */

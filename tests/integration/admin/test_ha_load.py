@@ -52,6 +52,7 @@ def reset_sync_names(cl):
 
 
 def make_table(cl):
+    cl.init()
     cl.pgmm("ddl", "CREATE TABLE ha (id bigint PRIMARY KEY, writer text NOT NULL, at timestamptz NOT NULL)")
     cl.pgmm("distribute", "ha", "id", "--shards", str(SHARDS))
 
@@ -346,7 +347,7 @@ def test_durability_refusals_status_and_waiting(cluster):
             assert cl.sql(n, "SELECT durability FROM pgmm.cluster") == "all"
             subs = cl.sql(n, "SELECT subname || '=' || subsynccommit FROM pg_subscription s JOIN pg_database d "
                              "ON d.oid = s.subdbid WHERE d.datname = current_database() ORDER BY 1").split()
-            assert subs and all(s.endswith("=on") for s in subs), subs
+            assert subs and all(s.endswith("=local") for s in subs), subs
         st = cl.pgmm("status").stdout
         assert "durability: all" in st, st
         js = json.loads(cl.pgmm("status", "--json").stdout)
@@ -404,7 +405,6 @@ def test_failover_during_bound_transaction(cluster):
     cl = cluster
     names = sorted(cl.names)
     dead, survivors = names[0], names[1:]
-    cl.init()
     make_table(cl)
     sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
     os.environ.setdefault("PGMM_LIBRARY", os.path.join(BUILD, ".libs", "libpgmm.so"))
