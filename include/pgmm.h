@@ -283,6 +283,17 @@ PGMM_EXPORT int pgmm_admin_uninstall(PGMMadmin *adm) PGMM_WARN_UNUSED;
  * master's apply worker has flushed it (synchronous_standby_names naming
  * the subscriptions, which get synchronous_commit = local).  0 / -1. */
 PGMM_EXPORT int pgmm_admin_durability(PGMMadmin *adm, const char *mode) PGMM_WARN_UNUSED;
+/* Fail over master node, which is down: the live masters (every other one
+ * must be up) take its shards and reference tables (to the masters in to[]
+ * when nto > 0, else all of them), balanced per colocation group, after
+ * every survivor's copy of them is made equal to the one that applied most
+ * of node's history; node is marked failed (its ID slot retired), the
+ * survivors stop subscribing to it.  A node that still answers is refused
+ * unless yes (the operator says it is cut off; it is fenced at once).  A
+ * summary (text, or JSON when json), malloc'd; NULL on failure with the
+ * error saying whether anything changed. */
+PGMM_EXPORT char *pgmm_admin_failover(PGMMadmin *adm, const char *node, const char *const *to, int nto,
+                                      int yes, int json);
 
 /* Optional progress messages of admin operations (NULL: silent). */
 typedef void (*pgmm_notice_fn)(void *arg, const char *message);

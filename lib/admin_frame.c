@@ -81,7 +81,25 @@ admin_free_nodes(pgmm_node *nodes, int n)
 PGconn *
 admin_connect_node(const char *name, const char *conninfo, pgmm_buf *err)
 {
-	PGconn *c = PQconnectdb(conninfo);
+	return admin_connect_node_timeout(name, conninfo, 0, err);
+}
+
+PGconn *
+admin_connect_node_timeout(const char *name, const char *conninfo, int timeout_s, pgmm_buf *err)
+{
+	/* The conninfo expanded first, then connect_timeout on top of it (a
+	 * later keyword wins), so a short bound applies whatever the catalog
+	 * conninfo says. */
+	const char *keys[] = {"dbname", timeout_s > 0 ? "connect_timeout" : NULL, NULL};
+	char tbuf[16];
+	const char *vals[3];
+	PGconn *c;
+
+	snprintf(tbuf, sizeof tbuf, "%d", timeout_s);
+	vals[0] = conninfo;
+	vals[1] = tbuf;
+	vals[2] = NULL;
+	c = PQconnectdbParams(keys, vals, 1);
 
 	if (c == NULL)
 	{
@@ -640,7 +658,7 @@ pgmm_admin_connect(const char *conninfo)
 	pgmm_options opts;
 	PGconn *home;
 	PGresult *r;
-	int i;
+	int i, k;
 
 	if (a == NULL)
 		return NULL;
@@ -657,8 +675,8 @@ pgmm_admin_connect(const char *conninfo)
 	home = admin_connect_node("(given)", a->home_conninfo, &a->err);
 	if (home == NULL)
 		return a;
-	r = PQexec(home, "SELECT n.name, n.conninfo, n.slot, n.name = (SELECT node FROM pgmm.local) "
-	           "FROM pgmm.nodes n ORDER BY n.name");
+	r = PQexec(home, "SELECT n.name, n.conninfo, n.slot, n.name = (SELECT node FROM pgmm.local), "
+	           "n.state, coalesce(n.failed_epoch, 0) FROM pgmm.nodes n ORDER BY n.name");
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
 	{
 		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -678,9 +696,11 @@ pgmm_admin_connect(const char *conninfo)
 		PQfinish(home);
 		return a;
 	}
-	a->nnodes = PQntuples(r);
-	a->nodes = calloc((size_t) (a->nnodes ? a->nnodes : 1), sizeof(pgmm_node));
-	if (a->nodes == NULL)
+	/* Usable masters go to a->nodes, failed ones aside to a->failed: every
+	 * operation (and every catalog change) runs among the usable ones. */
+	a->nodes = calloc((size_t) PQntuples(r) + 1, sizeof(pgmm_node));
+	a->failed = calloc((size_t) PQntuples(r) + 1, sizeof(admin_failed_node));
+	if (a->nodes == NULL || a->failed == NULL)
 	{
 		admin_seterr(a, "out of memory");
 		PQclear(r);
@@ -688,21 +708,40 @@ pgmm_admin_connect(const char *conninfo)
 		return a;
 	}
 	a->home = -1;
-	for (i = 0; i < a->nnodes; i++)
+	for (k = 0; k < PQntuples(r); k++)
 	{
-		pgmm_node *n = &a->nodes[i];
+		int failed = strcmp(PQgetvalue(r, k, 4), "failed") == 0;
+		int is_home = strcmp(PQgetvalue(r, k, 3), "t") == 0;
+		pgmm_node *n;
 
-		n->name = strdup(PQgetvalue(r, i, 0));
-		n->slot = atoi(PQgetvalue(r, i, 2));
-		if (strcmp(PQgetvalue(r, i, 3), "t") == 0)
+		if (is_home && failed)
 		{
-			a->home = i;
+			admin_seterr(a, "master %s (the one given) was failed over at epoch %s: the other masters own its "
+			             "shards; connect to a live master instead", PQgetvalue(r, k, 0), PQgetvalue(r, k, 5));
+			PQclear(r);
+			PQfinish(home);
+			return a;
+		}
+		if (failed)
+		{
+			admin_failed_node *f = &a->failed[a->nfailed++];
+
+			f->failed_epoch = atoll(PQgetvalue(r, k, 5));
+			n = &f->node;
+		}
+		else
+			n = &a->nodes[a->nnodes++];
+		n->name = strdup(PQgetvalue(r, k, 0));
+		n->slot = atoi(PQgetvalue(r, k, 2));
+		if (is_home)
+		{
+			a->home = a->nnodes - 1;
 			n->conninfo = strdup(a->home_conninfo);
 			n->conn = home;
 			home = NULL;
 		}
 		else
-			n->conninfo = pgmm_conninfo_merge(PQgetvalue(r, i, 1), a->home_conninfo, pgmm_conninfo_carry_keys, &a->err);
+			n->conninfo = pgmm_conninfo_merge(PQgetvalue(r, k, 1), a->home_conninfo, pgmm_conninfo_carry_keys, &a->err);
 		if (n->name == NULL || n->conninfo == NULL)
 		{
 			admin_seterr(a, "out of memory");
@@ -734,6 +773,30 @@ pgmm_admin_connect(const char *conninfo)
 	for (i = 0; i < a->nnodes; i++)
 		if (a->nodes[i].conn)
 			a->nodes[i].server_version = PQserverVersion(a->nodes[i].conn);
+	/* A master given with -d that was failed over but has not been fenced
+	 * yet still believes its catalog: the others know better. */
+	for (i = 0; i < a->nnodes; i++)
+	{
+		const char *param[1];
+
+		if (i == a->home || a->nodes[i].conn == NULL)
+			continue;
+		param[0] = a->nodes[a->home].name;
+		r = PQexecParams(a->nodes[i].conn, "SELECT state, failed_epoch FROM pgmm.nodes WHERE name = $1", 1, NULL,
+		                 param, NULL, NULL, 0);
+		if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+		    strcmp(PQgetvalue(r, 0, 0), "failed") == 0)
+		{
+			admin_seterr(a, "master %s (the one given) was failed over at epoch %s (so says master %s's catalog) "
+			             "but does not know it yet: connect to a live master instead (pgmm then fences it)",
+			             a->nodes[a->home].name, PQgetvalue(r, 0, 1), a->nodes[i].name);
+			PQclear(r);
+			return a;
+		}
+		PQclear(r);
+	}
+	/* A failed master that is back is fenced now, before anything else. */
+	admin_fence_failed(a);
 	a->ok = 1;
 	pgmm_buf_reset(&a->err);
 	return a;
@@ -761,6 +824,7 @@ pgmm_admin_finish(PGMMadmin *a)
 	if (a->in_txn)
 		admin_rollback_all(a);
 	admin_free_nodes(a->nodes, a->nnodes);
+	admin_free_failed(a);
 	free(a->home_conninfo);
 	pgmm_buf_free(&a->err);
 	free(a);

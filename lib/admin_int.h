@@ -13,6 +13,7 @@
  *   admin_tables.c  ddl, reference, distribute
  *   admin_report.c  status (gathered into a struct, rendered as text or
  *                   JSON), verify, recover
+ *   admin_ha.c      failover of a dead master, fencing of a failed one
  *
  * The builders (admin_build_*) are pure: they turn what was learnt from the
  * masters into the SQL each master will run, touching no server, so the
@@ -27,12 +28,34 @@
 #include "pghash.h"
 #include "twophase.h"
 
+/* How far pgmm got in fencing a failed master (admin_ha.c). */
+typedef enum admin_fence
+{
+	ADMIN_FENCE_NOT_TRIED = 0,
+	ADMIN_FENCE_UNREACHABLE,    /* could not connect (short connect timeout) */
+	ADMIN_FENCE_DONE,           /* its catalog is the survivors', guards on everything */
+	ADMIN_FENCE_FAILED          /* reachable but fencing failed: it may accept writes */
+} admin_fence;
+
+/* A master the catalog marks failed: out of a->nodes (no catalog change
+ * includes it), kept here so pgmm can fence it whenever it is reachable. */
+typedef struct admin_failed_node
+{
+	pgmm_node   node;           /* name, conninfo, slot; conn open when reached */
+	long long   failed_epoch;   /* the epoch of its failover */
+	admin_fence fence;
+	char       *note;           /* why fencing failed, or what fencing did; NULL */
+	int         fenced_now;     /* this handle changed its catalog/guards */
+} admin_failed_node;
+
 struct pgmm_admin
 {
 	int         ok;
 	pgmm_buf    err;
-	pgmm_node  *nodes;          /* in catalog order (by name) */
+	pgmm_node  *nodes;          /* the usable (active) masters, in catalog order (by name) */
 	int         nnodes;
+	admin_failed_node *failed;  /* masters marked failed, in catalog order */
+	int         nfailed;
 	int         home;           /* index of the master we came in through */
 	char       *home_conninfo;  /* libpq part of the caller's conninfo */
 	pgmm_notice_fn notice;
@@ -52,6 +75,9 @@ void admin_free_nodes(pgmm_node *nodes, int n);
 /* Open a connection to one master; NULL with "master NAME (...) is
  * unreachable: ..." appended to err. */
 PGconn *admin_connect_node(const char *name, const char *conninfo, pgmm_buf *err);
+/* The same with connect_timeout set to timeout_s seconds (a failed or
+ * suspect master must not hold pgmm up). */
+PGconn *admin_connect_node_timeout(const char *name, const char *conninfo, int timeout_s, pgmm_buf *err);
 /* 1 when every master is connected (reconnecting those that dropped),
  * else 0 with the error set: catalog changes need every master. */
 int admin_require_all(PGMMadmin *a);
@@ -133,6 +159,27 @@ int admin_refresh_and_unfreeze(PGMMadmin *a);
 /* Every master as two-phase-commit participants (conn NULL when down);
  * malloc'd, NULL when out of memory. */
 pgmm_2pc_part *admin_parts(const PGMMadmin *a);
+
+/* ------------------------------------------------------------ admin_ha.c */
+
+/* Free a->failed. */
+void admin_free_failed(PGMMadmin *a);
+/* Index in a->failed of the failed master called name; -1 when none. */
+int admin_failed_index(const PGMMadmin *a, const char *name);
+/* Move master v (not the home one) out of the node set into a->failed
+ * (its connection kept); 0 / -1 out of memory. */
+int admin_set_aside(PGMMadmin *a, int v, long long failed_epoch);
+/* Reach every failed master (short connect timeout) and fence the ones
+ * that answer: their catalog overwritten with the home master's (so
+ * pgmm.sync_local() there puts guards on every shard and empties the
+ * publication), their subscriptions disabled; on every usable master, drop
+ * what still subscribes to a failed master or keeps a slot for it.  Sets
+ * each one's fence state; best effort, never fails. */
+void admin_fence_failed(PGMMadmin *a);
+/* Balance n shards of one colocation group over ntargets masters holding
+ * count[t] shards of it already: out[k] the target of shard k (the one
+ * with the fewest so far, the first in order on a tie); count updated. */
+void admin_failover_assign(int *count, int ntargets, int n, int *out);
 
 /* ------------------------------------------------------------ admin_init.c builders */
 
@@ -251,6 +298,10 @@ typedef struct admin_master_report
 	char *error;        /* why it is down or unreadable; NULL when fine */
 	char *sync_names;   /* its synchronous_standby_names (durability); NULL unknown */
 	long  sync_waiting; /* sessions waiting for a subscriber to confirm a commit (SyncRep) */
+	/* a master the catalog marks failed (listed after the usable ones) */
+	int   failed;
+	long long failed_epoch;
+	admin_fence fence;
 } admin_master_report;
 
 typedef struct admin_table_report
@@ -323,6 +374,9 @@ void admin_report_free(admin_report *r);
  * failed before and the subscriber has not confirmed a byte of its lag
  * during the sample (a cumulative error count alone never makes it). */
 const char *admin_sub_state(const admin_sub_report *s);
+/* A failed master's fence state for people: "FENCED", "FAILED, not
+ * fenced: unreachable", "STALE, not fenced: may accept writes". */
+const char *admin_fence_label(admin_fence f);
 /* Render r (text for people, JSON for tools) onto out. */
 void admin_report_text(const admin_report *r, pgmm_buf *out);
 void admin_report_json(const admin_report *r, pgmm_buf *out);

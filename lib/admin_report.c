@@ -68,6 +68,22 @@ admin_report_free(admin_report *r)
 	memset(r, 0, sizeof *r);
 }
 
+const char *
+admin_fence_label(admin_fence f)
+{
+	switch (f)
+	{
+		case ADMIN_FENCE_DONE:
+			return "FENCED";
+		case ADMIN_FENCE_UNREACHABLE:
+			return "FAILED, not fenced: unreachable";
+		case ADMIN_FENCE_FAILED:
+			return "STALE, not fenced: may accept writes";
+		default:
+			return "FAILED, not fenced: not tried";
+	}
+}
+
 /* STALLED: the apply worker is failing now (a conflict): errors during the
  * sample, or errors before and no progress on a lag during the sample;
  * "down": no worker yet or the publisher is unreachable. */
@@ -157,6 +173,14 @@ admin_report_json(const admin_report *r, pgmm_buf *out)
 		prepared_on(r, i, &p);
 		admin_json_str(out, pgmm_buf_str(&p));
 		pgmm_buf_free(&p);
+		pgmm_buf_append(out, ", \"state\": ");
+		admin_json_str(out, m->failed ? "failed" : "active");
+		if (m->failed)
+		{
+			pgmm_buf_printf(out, ", \"failed_epoch\": %lld, \"fenced\": %s, \"fence\": ", m->failed_epoch,
+			                m->fence == ADMIN_FENCE_DONE ? "true" : "false");
+			admin_json_str(out, admin_fence_label(m->fence));
+		}
 		pgmm_buf_append(out, "}");
 	}
 	pgmm_buf_append(out, "], \"durability\": ");
@@ -274,16 +298,26 @@ admin_report_json(const admin_report *r, pgmm_buf *out)
 void
 admin_report_text(const admin_report *r, pgmm_buf *out)
 {
-	int i, up = 0;
+	int i, up = 0, nfailed = 0, nusable;
 
 	for (i = 0; i < r->nmasters; i++)
-		up += r->masters[i].up;
-	pgmm_buf_printf(out, "masters: %d (%d up)\n", r->nmasters, up);
+	{
+		nfailed += r->masters[i].failed;
+		up += r->masters[i].up && !r->masters[i].failed;
+	}
+	nusable = r->nmasters - nfailed;
+	pgmm_buf_printf(out, "masters: %d (%d up)", nusable, up);
+	if (nfailed)
+		pgmm_buf_printf(out, ", %d failed", nfailed);
+	pgmm_buf_append(out, "\n");
 	pgmm_buf_printf(out, "  %-12s %-5s %-5s %-7s %-9s %s\n", "NAME", "STATE", "SLOT", "EPOCH", "VERSION", "ADDRESS");
 	for (i = 0; i < r->nmasters; i++)
 	{
 		const admin_master_report *m = &r->masters[i];
 		pgmm_buf p;
+
+		if (m->failed)
+			continue;
 
 		pgmm_buf_printf(out, "  %-12s %-5s %-5d %-7s %-9s %s%s\n", m->name ? m->name : "?", m->up ? "up" : "DOWN",
 		                m->slot, m->epoch && m->epoch[0] ? m->epoch : "-", m->version ? m->version : "-",
@@ -306,6 +340,27 @@ admin_report_text(const admin_report *r, pgmm_buf *out)
 	pgmm_buf_printf(out, "durability: %s%s\n", r->durability ? r->durability : "unknown",
 	                r->durability && strcmp(r->durability, "off") == 0 ? " (commits wait for no other master)"
 	                : r->durability ? " (a commit is acknowledged once that many other masters have it)" : "");
+	if (nfailed)
+		pgmm_buf_printf(out, "failed masters: %d (out of every catalog change; their slots retired)\n", nfailed);
+	for (i = 0; i < r->nmasters; i++)
+	{
+		const admin_master_report *m = &r->masters[i];
+
+		if (!m->failed)
+			continue;
+		pgmm_buf_printf(out, "  %-12s %s  (failed at epoch %lld; slot %d; %s)\n", m->name ? m->name : "?",
+		                admin_fence_label(m->fence), m->failed_epoch, m->slot, m->address ? m->address : "");
+		if (m->fence == ADMIN_FENCE_DONE)
+			pgmm_buf_printf(out, "      catalog epoch %s there, guards on every shard, subscriptions disabled; rows "
+			                "written to it after it failed are on no other master (`pgmm rejoin %s` finds them)\n",
+			                m->epoch && m->epoch[0] ? m->epoch : "?", m->name ? m->name : "?");
+		if (m->error)
+		{
+			pgmm_buf_append(out, "      ");
+			pgmm_buf_append_pqmsg(out, m->error);
+			pgmm_buf_append(out, "\n");
+		}
+	}
 	pgmm_buf_printf(out, "tables: %d\n", r->ntables);
 	for (i = 0; i < r->ntables; i++)
 	{
@@ -335,7 +390,7 @@ admin_report_text(const admin_report *r, pgmm_buf *out)
 		}
 		pgmm_buf_append(out, "\n");
 	}
-	pgmm_buf_printf(out, "subscriptions: %d of %d expected\n", r->nsubs, r->nmasters * (r->nmasters - 1));
+	pgmm_buf_printf(out, "subscriptions: %d of %d expected\n", r->nsubs, nusable * (nusable - 1));
 	pgmm_buf_printf(out, "  %-26s %-10s %12s %10s  %s\n", "SUBSCRIBER <- PUBLISHER", "STATE", "LAG BYTES", "LAG TIME",
 	                "NOTES");
 	for (i = 0; i < r->nsubs; i++)
@@ -653,7 +708,7 @@ gather_status(PGMMadmin *a, admin_report *r)
 	int i, k, broken = 0, rc = -1;
 
 	memset(r, 0, sizeof *r);
-	r->masters = calloc((size_t) a->nnodes + 1, sizeof *r->masters);
+	r->masters = calloc((size_t) (a->nnodes + a->nfailed) + 1, sizeof *r->masters);
 	r->subs = calloc((size_t) (a->nnodes * a->nnodes + 1), sizeof *r->subs);
 	if (!r->masters || !r->subs)
 	{
@@ -703,6 +758,35 @@ gather_status(PGMMadmin *a, admin_report *r)
 	for (i = 0; i < a->nnodes; i++)
 		if (r->masters[i].up)
 			gather_slots(a, i, r);
+	/* The failed masters, after the usable ones: fenced when the handle
+	 * was opened (admin_fence_failed) if they answered. */
+	for (k = 0; k < a->nfailed; k++)
+	{
+		admin_failed_node *f = &a->failed[k];
+		admin_master_report *m = &r->masters[r->nmasters++];
+
+		m->name = dup_or_broken(f->node.name, &broken);
+		m->slot = f->node.slot;
+		m->address = pgmm_conninfo_describe(f->node.conninfo);
+		m->failed = 1;
+		m->failed_epoch = f->failed_epoch;
+		m->fence = f->fence;
+		if (f->note)
+			m->error = dup_or_broken(f->note, &broken);
+		if (f->node.conn && PQstatus(f->node.conn) == CONNECTION_OK)
+		{
+			PGresult *x = PQexec(f->node.conn, "SELECT (SELECT epoch FROM pgmm.cluster)::text, "
+			                     "split_part(current_setting('server_version'), ' ', 1)");
+
+			if (x && PQresultStatus(x) == PGRES_TUPLES_OK && PQntuples(x) == 1)
+			{
+				m->up = 1;
+				m->epoch = dup_or_broken(PQgetvalue(x, 0, 0), &broken);
+				m->version = dup_or_broken(PQgetvalue(x, 0, 1), &broken);
+			}
+			PQclear(x);
+		}
+	}
 	sample_subscriptions(a, r);
 	if (!r->masters[a->home].up)
 	{

@@ -6,6 +6,7 @@
  *   pgmm -d CONNINFO reference TABLE [--owner NAME]
  *   pgmm -d CONNINFO distribute TABLE COLUMN [--shards S] [--colocate-with TABLE]
  *   pgmm -d CONNINFO status [--json]
+ *   pgmm -d CONNINFO failover NODE [--to NODE ...] [--yes] [--json]
  *   pgmm -d CONNINFO verify | recover | uninstall
  *
  * Exit status: 0 success, 1 the operation failed, 2 bad usage.
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pgmm.h"
 
@@ -27,6 +29,9 @@ static const char usage_text[] =
 	"  pgmm [-d CONNINFO] verify [--json]  compare every shard with its owner's copy\n"
 	"  pgmm [-d CONNINFO] recover     finish two-phase commits a failure left open\n"
 	"  pgmm [-d CONNINFO] durability off | any N | all  commits wait for N (all) other masters\n"
+	"  pgmm [-d CONNINFO] failover NODE [--to NODE ...] [--yes] [--json]\n"
+	"                     the live masters take over the shards of NODE, which is down\n"
+	"                     (--yes: NODE still answers but is cut off; it is fenced)\n"
 	"  pgmm [-d CONNINFO] uninstall   remove pgmm from every master (rows stay)\n"
 	"  pgmm --version | --help\n"
 	"-d names any one master (default: $PGMM_CONNINFO); pgmm finds the others in its catalog.\n"
@@ -42,6 +47,35 @@ print_notice(void *arg, const char *msg)
 	(void) arg;
 	if (!quiet)
 		fprintf(stderr, "pgmm: %s\n", msg);
+}
+
+/* status for people: on a terminal, the lines of failed masters (FENCED,
+ * not fenced, STALE) in red, so nobody misses one. */
+static void
+put_status(const char *s, int json)
+{
+	int color = !json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+
+	while (*s)
+	{
+		size_t n = strcspn(s, "\n");
+		int red = 0;
+
+		if (color)
+		{
+			char *line = strndup(s, n);
+
+			red = line && (strstr(line, " FENCED ") || strstr(line, "not fenced") || strstr(line, "failed masters:"));
+			free(line);
+		}
+		printf("%s%.*s%s", red ? "\033[1;31m" : "", (int) n, s, red ? "\033[0m" : "");
+		s += n;
+		if (*s == '\n')
+		{
+			putchar('\n');
+			s++;
+		}
+	}
 }
 
 static int
@@ -202,7 +236,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(command, "ddl") != 0 && strcmp(command, "reference") != 0 && strcmp(command, "distribute") != 0 &&
-	    strcmp(command, "drop") != 0 &&
+	    strcmp(command, "drop") != 0 && strcmp(command, "failover") != 0 &&
 	    strcmp(command, "status") != 0 && strcmp(command, "verify") != 0 && strcmp(command, "recover") != 0 &&
 	    strcmp(command, "uninstall") != 0 && strcmp(command, "durability") != 0)
 	{
@@ -236,6 +270,20 @@ main(int argc, char **argv)
 		if (argc - i < 1 || argc - i > 2)
 			return usage("durability takes off, any N or all");
 		snprintf(mode, sizeof mode, "%.40s%s%.20s", argv[i], argc - i == 2 ? " " : "", argc - i == 2 ? argv[i + 1] : "");
+	}
+	if (strcmp(command, "failover") == 0)
+	{
+		int k;
+
+		if (argc - i < 1 || argv[i][0] == '-')
+			return usage("failover needs the NODE that failed");
+		for (k = i + 1; k < argc; k++)
+		{
+			if (strcmp(argv[k], "--to") == 0 && k + 1 < argc && argv[k + 1][0] != '-')
+				k++;
+			else if (strcmp(argv[k], "--yes") != 0 && strcmp(argv[k], "--json") != 0)
+				return usage("failover: unexpected argument (failover NODE [--to NODE ...] [--yes] [--json])");
+		}
 	}
 	a = connect_admin(conninfo);
 	if (a == NULL)
@@ -305,7 +353,7 @@ main(int argc, char **argv)
 			rc = -1;
 		else
 		{
-			fputs(s, stdout);
+			put_status(s, json);
 			free(s);
 		}
 	}
@@ -348,6 +396,39 @@ main(int argc, char **argv)
 		rc = pgmm_admin_uninstall(a);
 	else if (strcmp(command, "durability") == 0)
 		rc = pgmm_admin_durability(a, mode);
+	else if (strcmp(command, "failover") == 0)
+	{
+		const char *node = argv[i];
+		const char **to = calloc((size_t) argc + 1, sizeof(char *));
+		int nto = 0, yes = 0, json = 0;
+		char *s;
+
+		if (to == NULL)
+		{
+			pgmm_admin_finish(a);
+			fprintf(stderr, "pgmm: out of memory\n");
+			return 1;
+		}
+		for (i++; i < argc; i++)
+		{
+			if (strcmp(argv[i], "--to") == 0)
+				to[nto++] = argv[++i];
+			else if (strcmp(argv[i], "--yes") == 0)
+				yes = 1;
+			else
+				json = 1;
+		}
+		s = pgmm_admin_failover(a, node, to, nto, yes, json);
+		free(to);
+		if (s == NULL)
+			rc = -1;
+		else
+		{
+			if (!quiet || json)
+				fputs(s, stdout);
+			free(s);
+		}
+	}
 
 	if (rc < 0)
 		fprintf(stderr, "pgmm: %s failed: %s\n", command, pgmm_admin_error(a));

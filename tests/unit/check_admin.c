@@ -308,6 +308,38 @@ START_TEST(test_build_subscription)
 }
 END_TEST
 
+/* failover: a dead master's shards of one group spread over the
+ * survivors, the least loaded first, ties in catalog order. */
+START_TEST(test_failover_assign)
+{
+	int count[3] = {2, 2, 2}, out[6];
+	int uneven[2] = {5, 1}, out2[4];
+	int one[1] = {0}, out3[3];
+
+	admin_failover_assign(count, 3, 6, out);
+	ck_assert_int_eq(out[0], 0);
+	ck_assert_int_eq(out[1], 1);
+	ck_assert_int_eq(out[2], 2);
+	ck_assert_int_eq(out[3], 0);
+	ck_assert_int_eq(out[4], 1);
+	ck_assert_int_eq(out[5], 2);
+	ck_assert_int_eq(count[0], 4);
+	ck_assert_int_eq(count[2], 4);
+	/* the lighter survivor first, until the group is even */
+	admin_failover_assign(uneven, 2, 4, out2);
+	ck_assert_int_eq(out2[0], 1);
+	ck_assert_int_eq(out2[1], 1);
+	ck_assert_int_eq(out2[2], 1);
+	ck_assert_int_eq(out2[3], 1);
+	ck_assert_int_eq(uneven[0], 5);
+	ck_assert_int_eq(uneven[1], 5);
+	/* one target (--to): everything to it */
+	admin_failover_assign(one, 1, 3, out3);
+	ck_assert_int_eq(out3[0] + out3[1] + out3[2], 0);
+	ck_assert_int_eq(one[0], 3);
+}
+END_TEST
+
 START_TEST(test_build_install)
 {
 	pgmm_node nodes[3];
@@ -328,7 +360,7 @@ START_TEST(test_build_install)
 	ck_assert(admin_stmts_ok(&s));
 	ck_assert_int_eq(s.n, 8);
 	ck_assert_str_eq(s.sql[0], "INSERT INTO pgmm.cluster (cluster_id, epoch, stride, next_slot, catalog_version) "
-	                 "VALUES ('c0ffee', 1, 10, 4, 1)");
+	                 "VALUES ('c0ffee', 1, 10, 4, 2)");
 	ck_assert_str_eq(s.sql[2], "INSERT INTO pgmm.nodes (name, conninfo, slot) VALUES ('m2', 'host=b user=o''neil', 2)");
 	ck_assert_str_eq(s.sql[4], "INSERT INTO pgmm.local (node) VALUES ('m2')");
 	ck_assert_str_eq(s.sql[5], "CREATE SEQUENCE pgmm.id_seq AS bigint START 2 INCREMENT 10 MINVALUE 1");
@@ -1057,6 +1089,7 @@ admin_suite(void)
 	tc = tcase_create("builders");
 	tcase_add_test(tc, test_build_subscription);
 	tcase_add_test(tc, test_build_install);
+	tcase_add_test(tc, test_failover_assign);
 	tcase_add_test(tc, test_build_reference);
 	tcase_add_test(tc, test_ddl_mentions_and_reason);
 	tcase_add_test(tc, test_build_distribute);

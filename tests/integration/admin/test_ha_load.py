@@ -211,8 +211,10 @@ def converged(cl, survivors):
     """Every survivor has the same rows (pgmm verify when the failover
     command exists: it leaves the failed master out)."""
     if have_failover_command():
-        cl.wait_converged(timeout=90)
-        return
+        def clean():
+            p = cl.pgmm("verify", node=survivors[0], check=False)
+            return p.returncode == 0 and p.stdout
+        wait_until(clean, timeout=90, what="`pgmm verify` to be clean")
     def same():
         sets = [cl.sql(s, "SELECT count(*), coalesce(sum(id), 0) FROM ha") for s in survivors]
         return len(set(sets)) == 1 and sets
