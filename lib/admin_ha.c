@@ -684,124 +684,6 @@ restore_subscriptions(PGMMadmin *a, fo_state *s)
 		}
 }
 
-/*
- * Make master dst's copy of one relation equal to master src's: every row
- * of src's copy replaces dst's, in one transaction on dst with
- * session_replication_role = replica (the guards do not fire, and dst does
- * not publish a relation it does not own).  Used only when helper code for
- * row-level equalizing is not available; copies the whole relation.  The
- * number of rows written, -1 on error.
- */
-static long long
-copy_relation(PGMMadmin *a, int src, int dst, const char *schema, const char *rel)
-{
-	pgmm_buf q, sql;
-	PGconn *sc = a->nodes[src].conn, *dc = a->nodes[dst].conn;
-	PGresult *r;
-	long long rows = 0;
-	int rc = -1, in_copy_src = 0, in_copy_dst = 0;
-
-	pgmm_buf_init(&q);
-	pgmm_buf_init(&sql);
-	pgmm_buf_ident(&q, schema);
-	pgmm_buf_append(&q, ".");
-	pgmm_buf_ident(&q, rel);
-	if (admin_run(a, dst, "BEGIN") < 0 || admin_run(a, dst, "SET LOCAL session_replication_role = replica") < 0)
-		goto out;
-	pgmm_buf_printf(&sql, "DELETE FROM ONLY %s", pgmm_buf_str(&q));
-	if (admin_run(a, dst, pgmm_buf_str(&sql)) < 0)
-		goto out;
-	pgmm_buf_reset(&sql);
-	pgmm_buf_printf(&sql, "COPY %s TO STDOUT", pgmm_buf_str(&q));
-	r = PQexec(sc, pgmm_buf_str(&sql));
-	in_copy_src = r && PQresultStatus(r) == PGRES_COPY_OUT;
-	if (!in_copy_src)
-	{
-		pgmm_buf_printf(&a->err, "master %s: ", a->nodes[src].name);
-		pgmm_buf_append_pqerror(&a->err, r, sc);
-		PQclear(r);
-		goto out;
-	}
-	PQclear(r);
-	pgmm_buf_reset(&sql);
-	pgmm_buf_printf(&sql, "COPY %s FROM STDIN", pgmm_buf_str(&q));
-	r = PQexec(dc, pgmm_buf_str(&sql));
-	in_copy_dst = r && PQresultStatus(r) == PGRES_COPY_IN;
-	if (!in_copy_dst)
-	{
-		pgmm_buf_printf(&a->err, "master %s: ", a->nodes[dst].name);
-		pgmm_buf_append_pqerror(&a->err, r, dc);
-		PQclear(r);
-		goto out;
-	}
-	PQclear(r);
-	for (;;)
-	{
-		char *line = NULL;
-		int n = PQgetCopyData(sc, &line, 0);
-
-		if (n == -1)
-			break;
-		if (n < 0)
-		{
-			pgmm_buf_printf(&a->err, "master %s: %s", a->nodes[src].name, PQerrorMessage(sc));
-			goto out;
-		}
-		if (PQputCopyData(dc, line, n) != 1)
-		{
-			PQfreemem(line);
-			pgmm_buf_printf(&a->err, "master %s: %s", a->nodes[dst].name, PQerrorMessage(dc));
-			goto out;
-		}
-		PQfreemem(line);
-		rows++;
-	}
-	in_copy_src = 0;
-	while ((r = PQgetResult(sc)) != NULL)
-		PQclear(r);
-	in_copy_dst = 0;
-	if (PQputCopyEnd(dc, NULL) != 1)
-		goto out;
-	r = PQgetResult(dc);
-	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK)
-	{
-		pgmm_buf_printf(&a->err, "master %s: ", a->nodes[dst].name);
-		pgmm_buf_append_pqerror(&a->err, r, dc);
-		PQclear(r);
-		while ((r = PQgetResult(dc)) != NULL)
-			PQclear(r);
-		goto out;
-	}
-	PQclear(r);
-	while ((r = PQgetResult(dc)) != NULL)
-		PQclear(r);
-	if (admin_run(a, dst, "COMMIT") < 0)
-		goto out;
-	rc = 0;
-out:
-	if (in_copy_dst)
-	{
-		PQputCopyEnd(dc, "failover: copy abandoned");
-		while ((r = PQgetResult(dc)) != NULL)
-			PQclear(r);
-	}
-	if (in_copy_src)
-	{
-		/* Drain what src still sends. */
-		char *line;
-
-		while (PQgetCopyData(sc, &line, 0) > 0)
-			PQfreemem(line);
-		while ((r = PQgetResult(sc)) != NULL)
-			PQclear(r);
-	}
-	if (rc < 0 && PQtransactionStatus(dc) != PQTRANS_IDLE)
-		PQclear(PQexec(dc, "ROLLBACK"));
-	pgmm_buf_free(&q);
-	pgmm_buf_free(&sql);
-	return rc < 0 ? -1 : rows;
-}
-
 /* The catalog change: new owners, the freeze, the victim marked failed. */
 static int
 failover_body(PGMMadmin *a, void *arg)
@@ -1316,6 +1198,15 @@ pgmm_admin_failover(PGMMadmin *a, const char *node, const char *const *to, int n
 	}
 	admin_notice(a, "failover of %s: survivors %d, catalog epoch %lld", node, a->nnodes, s.epoch);
 
+	/* 0. Zero-loss mode: the survivors' commits stop waiting for the
+	 * victim's apply workers first (with `durability all` even the
+	 * catalog change's PREPAREs below would wait for them for ever). */
+	if (admin_durability_apply(a) < 0)
+	{
+		pgmm_buf_append(&a->err, " (while taking the failed master out of synchronous_standby_names)");
+		goto fail;
+	}
+
 	/* 1. Stop applying the victim's history, and see how far each got. */
 	for (i = 0; i < a->nnodes; i++)
 		if (stop_and_read_progress(a, &s, i) < 0)
@@ -1345,17 +1236,23 @@ pgmm_admin_failover(PGMMadmin *a, const char *node, const char *const *to, int n
 			continue;
 		for (k = 0; k < s.nrels; k++)
 		{
-			long long n = copy_relation(a, s.src, i, s.rel_schema[k], s.rel_name[k]);
+			admin_diff d;
+			int bad;
 
-			if (n < 0)
+			/* admin_copy.c: by primary key, in batches, on i only, with
+			 * the guards off (replica role); src is not touched. */
+			admin_diff_init(&d);
+			bad = admin_equalize(a, s.src, i, s.rel_schema[k], s.rel_name[k], 0, &d) < 0;
+			s.eq_rows[i] += d.missing + d.extra + d.changed;
+			admin_diff_free(&d);
+			if (bad)
 			{
-				pgmm_buf_printf(&a->err, " (while copying %s.%s from %s to %s)", s.rel_schema[k], s.rel_name[k],
-				                a->nodes[s.src].name, a->nodes[i].name);
+				pgmm_buf_printf(&a->err, " (while making %s's copy of %s.%s equal to %s's)", a->nodes[i].name,
+				                s.rel_schema[k], s.rel_name[k], a->nodes[s.src].name);
 				goto fail;
 			}
-			s.eq_rows[i] += n;
 		}
-		admin_notice(a, "%s: %d relation(s) of %s made equal to %s's copy (%lld row(s) written)", a->nodes[i].name,
+		admin_notice(a, "%s: %d relation(s) of %s made equal to %s's copy (%lld row(s) differed)", a->nodes[i].name,
 		             s.nrels, node, a->nodes[s.src].name, s.eq_rows[i]);
 	}
 
