@@ -220,6 +220,15 @@ def test_failed_master_that_comes_back_is_fenced(cluster):
         # the given master itself knows nothing yet: pgmm refuses to use it
         p = cl.pgmm("status", node=victim, check=False)
         assert p.returncode != 0 and "was failed over" in p.stderr, p.stderr
+        # something on it holds its catalog: fencing fails, status says STALE
+        cl.sql(victim, "BEGIN; LOCK TABLE pgmm.nodes IN SHARE MODE; PREPARE TRANSACTION 'fo_hold'")
+        st = cl.pgmm("status")
+        assert "STALE, not fenced: may accept writes" in st.stdout, st.stdout
+        assert "could NOT be fenced" in st.stderr, st.stderr
+        js = json.loads(cl.pgmm("status", "--json").stdout)
+        vm = [m for m in js["masters"] if m["name"] == victim][0]
+        assert vm["fenced"] is False and vm["fence"].startswith("STALE") and "lock" in vm["error"], vm
+        cl.sql(victim, "ROLLBACK PREPARED 'fo_hold'")
         st = cl.pgmm("status")
         assert "FENCED" in st.stdout, st.stdout
         assert "fenced" in st.stderr  # the notice of what was done
