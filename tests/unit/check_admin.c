@@ -952,6 +952,49 @@ START_TEST(test_status_text)
 	pgmm_buf_free(&out);
 	admin_report_free(&r);
 
+	/* A failed master: apart from the usable ones, its fence state said;
+	 * the subscriptions expected count only the usable masters. */
+	{
+		admin_master_report m[3];
+
+		memset(&r, 0, sizeof r);
+		memset(m, 0, sizeof m);
+		m[0].name = "m1";
+		m[0].up = 1;
+		m[0].home = 1;
+		m[1].name = "m2";
+		m[1].up = 1;
+		m[2].name = "m3";
+		m[2].slot = 3;
+		m[2].failed = 1;
+		m[2].failed_epoch = 8;
+		m[2].fence = ADMIN_FENCE_DONE;
+		m[2].epoch = "9";
+		r.masters = m;
+		r.nmasters = 3;
+		pgmm_buf_init(&out);
+		admin_report_text(&r, &out);
+		s = pgmm_buf_str(&out);
+		ck_assert_ptr_nonnull(strstr(s, "masters: 2 (2 up), 1 failed\n"));
+		ck_assert_ptr_nonnull(strstr(s, "failed masters: 1 "));
+		ck_assert_ptr_nonnull(strstr(s, "  m3           FENCED  (failed at epoch 8; slot 3; "));
+		ck_assert_ptr_nonnull(strstr(s, "subscriptions: 0 of 2 expected\n"));
+		ck_assert_ptr_null(strstr(s, "  m3           up"));
+		pgmm_buf_reset(&out);
+		m[2].fence = ADMIN_FENCE_UNREACHABLE;
+		admin_report_text(&r, &out);
+		ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&out), "  m3           FAILED, not fenced: unreachable  ("));
+		pgmm_buf_reset(&out);
+		m[2].fence = ADMIN_FENCE_FAILED;
+		admin_report_json(&r, &out);
+		s = pgmm_buf_str(&out);
+		ck_assert(json_valid(s));
+		ck_assert_ptr_nonnull(strstr(s, "\"state\": \"failed\", \"failed_epoch\": 8, \"fenced\": false, "
+		                             "\"fence\": \"STALE, not fenced: may accept writes\""));
+		ck_assert_ptr_nonnull(strstr(s, "\"state\": \"active\""));
+		pgmm_buf_free(&out);
+	}
+
 	/* Empty report: renders, no prepared section rows. */
 	memset(&r, 0, sizeof r);
 	pgmm_buf_init(&out);
