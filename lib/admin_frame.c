@@ -477,8 +477,56 @@ admin_commit_everywhere(PGMMadmin *a, long long epoch)
 	return o == PGMM_2PC_OK ? 0 : -1;
 }
 
+static int catalog_change_once(PGMMadmin *a, admin_txn_body body, void *arg);
+
+/*
+ * Zero-loss mode (`pgmm durability`) and a catalog change under write load
+ * can block each other across masters: the change's transaction on m2
+ * holds locks on m2's shards (pgmm.sync_local re-creates guards), so m2's
+ * apply worker waits; a writer's commit on m3 waits for that apply worker
+ * (synchronous_standby_names) while holding the lock the change needs next
+ * on m3.  Nothing moves until lock_timeout.  With slack (ANY 1 of two
+ * subscribers) another subscriber confirms; without it (`all`, or two
+ * masters left after a failover) it cannot.  So: in zero-loss mode the
+ * change first runs with a short lock_timeout; when it failed on a lock,
+ * the masters' commits stop waiting for subscribers for the time of one
+ * more attempt (said in a notice: a commit acknowledged then is not
+ * zero-loss), and the mode is applied again after it, whatever happened.
+ */
 int
 admin_catalog_change(PGMMadmin *a, admin_txn_body body, void *arg)
+{
+	int saved = a->lock_timeout_ms, rc;
+
+	if (!a->ok || a->in_txn || !admin_durability_on(a))
+		return catalog_change_once(a, body, arg);
+	if (a->lock_timeout_ms > 500)
+		a->lock_timeout_ms = 500;
+	rc = catalog_change_once(a, body, arg);
+	a->lock_timeout_ms = saved;
+	if (rc == 0 || !a->change_lock_blocked || strstr(pgmm_buf_str(&a->err), "IN DOUBT") != NULL)
+		return rc;
+	admin_notice(a, "zero-loss mode: commits waiting for subscribers and this change's locks block each other; "
+	             "commits do not wait for subscribers during the change (%s)", pgmm_buf_str(&a->err));
+	admin_durability_relax(a);
+	rc = catalog_change_once(a, body, arg);
+	{
+		pgmm_buf keep;
+
+		pgmm_buf_init(&keep);
+		pgmm_buf_append(&keep, pgmm_buf_str(&a->err));
+		if (admin_durability_apply(a) < 0)
+			admin_notice(a, "the durability mode could NOT be applied again: %s; run `pgmm durability` with the "
+			             "mode shown by `pgmm status`", pgmm_buf_str(&a->err));
+		pgmm_buf_reset(&a->err);
+		pgmm_buf_append(&a->err, pgmm_buf_str(&keep));
+		pgmm_buf_free(&keep);
+	}
+	return rc;
+}
+
+static int
+catalog_change_once(PGMMadmin *a, admin_txn_body body, void *arg)
 {
 	long long epoch = -1;
 	int i;
@@ -486,6 +534,7 @@ admin_catalog_change(PGMMadmin *a, admin_txn_body body, void *arg)
 	if (!a->ok)
 		return -1;
 	pgmm_buf_reset(&a->err);
+	a->change_lock_blocked = 0;
 	if (!admin_require_all(a))
 		return -1;
 	/* Epochs that already differ (a change committed on some masters and
@@ -568,6 +617,7 @@ fail:
 		pgmm_buf_append(&a->err, "failed");
 	if (a->lock_blocked >= 0)
 	{
+		a->change_lock_blocked = 1;
 		pgmm_buf_printf(&a->err, " (lock_timeout %d ms, set with --lock-timeout)", a->lock_timeout_ms);
 		admin_describe_lock_holders(a, a->lock_blocked, &a->err);
 		a->lock_blocked = -1;

@@ -46,6 +46,12 @@ def reset_sync_names(cl):
     """synchronous_standby_names is per server, not per database: never
     leave it set for the next test (best effort: a master may be down)."""
     for n in cl.names:
+        # a killed master comes back first (its commits would wait for
+        # subscribers that are gone: the fixture's DROP DATABASE would hang)
+        try:
+            cl.start_node(n)
+        except Exception:
+            pass
         srv = cl.server_conninfo[n]
         psql(srv, "ALTER SYSTEM RESET synchronous_standby_names", check=False)
         psql(srv, "SELECT pg_reload_conf()", check=False)
