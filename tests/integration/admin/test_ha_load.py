@@ -42,9 +42,13 @@ def have_failover_command():
     return " failover " in p.stdout
 
 
-def reset_sync_names(cl):
+def reset_sync_names(cl, survivor=None):
     """synchronous_standby_names is per server, not per database: never
-    leave it set for the next test (best effort: a master may be down)."""
+    leave it set for the next test (best effort: a master may be down).
+    After a failover, uninstall through a survivor first: the fixture's
+    uninstall goes through the first master, the failed one."""
+    if survivor:
+        cl.pgmm("uninstall", node=survivor, check=False)
     for n in cl.names:
         # a killed master comes back first (its commits would wait for
         # subscribers that are gone: the fixture's DROP DATABASE would hang)
@@ -273,8 +277,10 @@ def run_kill_under_load(cl, zero_loss):
     # statement in flight at the kill may fail otherwise: 08006).
     dead_att = [a for a in outage if needs_dead(a)]
     assert dead_att, "no statement needed the dead master"
-    assert not any(a.ok for a in dead_att), "a write to the dead master succeeded"
+    # (its backends outlive the postmaster for a moment: a statement sent
+    # just after the kill may still commit there)
     late = [a for a in dead_att if a.start >= t_kill + 0.5]
+    assert not any(a.ok for a in late), "a write to the dead master succeeded"
     bad = [(a.writer, a.state, a.ms) for a in late if a.state != "PM005" or a.ms > 1000]
     assert not bad, "statements needing the dead master did not fail at once with PM005: %s" % bad[:10]
     slowest = max(a.ms for a in dead_att)
@@ -313,7 +319,7 @@ def test_kill_under_load_async(cluster):
         # async: only commits the dead master had not sent yet can be lost
         assert len(lost) < acked
     finally:
-        reset_sync_names(cl)
+        reset_sync_names(cl, sorted(cl.names)[1])
 
 
 def test_kill_under_load_zero_loss(cluster):
@@ -322,7 +328,7 @@ def test_kill_under_load_zero_loss(cluster):
         lost, acked = run_kill_under_load(cl, zero_loss=True)
         assert not lost, "durability any 1 lost %d acknowledged rows: %s" % (len(lost), lost[:20])
     finally:
-        reset_sync_names(cl)
+        reset_sync_names(cl, sorted(cl.names)[1])
 
 
 # ---------------------------------------------------------------- durability
@@ -458,5 +464,5 @@ def test_failover_during_bound_transaction(cluster):
             assert cl.sql(s, "SELECT count(*) FROM ha WHERE id = %d" % keys[0]) == "0"
     finally:
         conn.close()
-        reset_sync_names(cl)
+        reset_sync_names(cl, survivors[0])
 
