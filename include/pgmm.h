@@ -275,6 +275,21 @@ PGMM_EXPORT char *pgmm_admin_verify(PGMMadmin *adm, int *diverged);
  * owner's; the keys are the distribution key, else the primary key, else
  * the whole row. */
 PGMM_EXPORT char *pgmm_admin_verify_json(PGMMadmin *adm, int json, int *diverged);
+/* Make every master's copy of every pgmm table (tables, ntables: only
+ * these; names as SQL spells them) equal to its owner's, shard by shard:
+ * the owner is the truth and is never changed.  The tables are frozen
+ * (writes refused with PM006; libpgmm waits them out) while the
+ * subscriptions catch up and the copies are mended; a stalled subscription
+ * (its apply worker failing for ever on one transaction) is cleared by
+ * skipping that transaction, whose rows the repair then copies.  dry_run:
+ * compare and list only, change nothing.  Returns a malloc'd report (JSON
+ * when json is non-zero: {"dry_run", "tables", "shards", "masters": [{"name",
+ * "inserted", "deleted", "updated"}], "differences": [{"table", "shard",
+ * "owner", "master", "missing", "extra", "changed", "keys"}], "stalled":
+ * [...], "not_repaired"}), *differing the number of differing copies (and,
+ * dry run, stalled subscriptions); NULL on failure. */
+PGMM_EXPORT char *pgmm_admin_repair(PGMMadmin *adm, const char *const *tables, int ntables, int dry_run,
+	int json, int *differing);
 /* Remove pgmm from every reachable master: subscriptions, publication and
  * catalog (tables and their rows stay). */
 PGMM_EXPORT int pgmm_admin_uninstall(PGMMadmin *adm) PGMM_WARN_UNUSED;

@@ -13,6 +13,8 @@
  *   admin_tables.c  ddl, reference, distribute
  *   admin_report.c  status (gathered into a struct, rendered as text or
  *                   JSON), verify, recover
+ *   admin_copy.c    equalize one relation between two masters (by primary
+ *                   key, in batches), repair, rejoin
  *   admin_ha.c      failover of a dead master, fencing of a failed one
  *
  * The builders (admin_build_*) are pure: they turn what was learnt from the
@@ -56,6 +58,7 @@ struct pgmm_admin
 	int         nnodes;
 	admin_failed_node *failed;  /* masters marked failed, in catalog order */
 	int         nfailed;
+	int         fence_tried;    /* admin_fence_failed ran on this handle */
 	int         home;           /* index of the master we came in through */
 	char       *home_conninfo;  /* libpq part of the caller's conninfo */
 	pgmm_notice_fn notice;
@@ -204,6 +207,25 @@ void admin_build_install(admin_stmts *s, const pgmm_node *nodes, int n, int me,
  * cut) appended to b. */
 int  admin_ddl_mentions(const char *body, const char *name);
 void admin_ddl_reason(pgmm_buf *b, const char *body);
+
+/* The freeze (PM006) of ddl, shared with repair: one catalog change each,
+ * on the pgmm.tables rows matching where (SQL, e.g. "(schema_name,
+ * table_name) IN (('public', 't'))"); reason goes to frozen_reason.  The
+ * guards then refuse writes to those tables on every master (libpgmm waits
+ * them out).  0 / -1. */
+int admin_freeze(PGMMadmin *a, const char *where, const char *reason);
+int admin_unfreeze(PGMMadmin *a, const char *where);
+/* Called by admin_wait_catchup on every look at a subscription that has
+ * not caught up (publisher, subscriber: master indexes; sub: its name):
+ * -1 stops the wait (error set), 0 waits on, 1 waits on with the clock
+ * restarted (it mended something), 2 stops waiting for this one. */
+typedef int (*admin_behind_fn)(PGMMadmin *a, int publisher, int subscriber, const char *sub, void *arg);
+/* Wait until every subscription has applied everything its publisher had
+ * written when the wait began (bounded by --catchup-wait, default 30 s);
+ * behind may be NULL.  0 / -1 (error names who did not catch up). */
+int admin_wait_catchup(PGMMadmin *a, admin_behind_fn behind, void *arg);
+void admin_sleep_ms(int ms);
+long long admin_now_ms(void);	/* monotonic */
 
 /* INSERT of a reference table into pgmm.tables (frozen until refreshed). */
 void admin_build_reference(pgmm_buf *b, const char *schema, const char *table, const char *owner);
@@ -395,11 +417,59 @@ void admin_json_str(pgmm_buf *b, const char *s);
  * names, unquoted; none: the whole row is the key). */
 void admin_build_verify_checksum(pgmm_buf *b, const char *qualified);
 void admin_build_verify_rows(pgmm_buf *b, const char *shard, const char *const *keys, int nkeys);
+/* The hash of one row of relation alias r, the same for verify and
+ * equalize: the md5 of its whole-row value (a two-part name is always the
+ * relation's, so no column can take the row's place). */
+#define ADMIN_ROW_HASH "pg_catalog.md5(ROW(r.*)::text)"
+/* The key of one row of alias r as text in the C collation (keys: the key
+ * columns, unquoted; none: the whole row), parenthesised. */
+void admin_build_key_text(pgmm_buf *b, const char *const *keys, int nkeys);
 /* Merge two (key, hash) lists sorted by key (strcmp; NULL keys as ""): the
  * number of keys whose rows differ (missing on one side or another hash),
  * and the first maxkeys of them in first (pointers into ka/kb). */
 int admin_verify_diff(const char *const *ka, const char *const *ha, int na,
                       const char *const *kb, const char *const *hb, int nb,
                       int maxkeys, const char **first, int *nfirst);
+
+/* ------------------------------------------------------------ admin_copy.c */
+
+typedef struct admin_diff
+{
+	long long missing;   /* rows src has and dst lacks */
+	long long extra;     /* rows dst has and src lacks */
+	long long changed;   /* same key, different row */
+	pgmm_buf  keys;      /* the first differing keys, as text, ", "-separated */
+	int       nkeys;     /* how many keys are in `keys` (at most 10) */
+} admin_diff;
+void admin_diff_init(admin_diff *d);
+void admin_diff_free(admin_diff *d);
+/* Make master dst's copy of relation schema.rel (a shard partition or a
+ * reference table; rows matched by the primary key) equal to master src's.
+ * src and dst are indexes into a->nodes.  Runs on dst in its own transaction
+ * with session_replication_role = replica (guards do not fire, nothing is
+ * published: dst publishes only what it owns), committed before it returns;
+ * dry_run: compare only, change nothing.  Nothing is ever changed on src.
+ * Not for use inside admin_catalog_change (a->in_txn). 0 / -1 (error set). */
+int admin_equalize(PGMMadmin *a, int src, int dst, const char *schema, const char *rel,
+                   int dry_run, admin_diff *d);
+
+/* equalize's SQL (rel: the relation, quoted and qualified; keys: primary
+ * key columns, unquoted, with their types as format_type() gives them;
+ * none: the whole row is the key):
+ *   rows    key text (C collation), row hash (ADMIN_ROW_HASH), each key
+ *           column as text; ordered by key then hash
+ *   fetch   the whole-row text of every row whose key is among the text[]
+ *           parameters $1..$nkeys (none: whose row text is among $1)
+ *   delete  the same rows, deleted
+ *   insert  the rows whose whole-row texts are in $1, into the columns
+ *           cols (the relation's columns that are not generated) */
+void admin_build_equalize_rows(pgmm_buf *b, const char *rel, const char *const *keys, int nkeys);
+void admin_build_equalize_fetch(pgmm_buf *b, const char *rel, const char *const *keys,
+                                const char *const *types, int nkeys);
+void admin_build_equalize_delete(pgmm_buf *b, const char *rel, const char *const *keys,
+                                 const char *const *types, int nkeys);
+void admin_build_equalize_insert(pgmm_buf *b, const char *rel, const char *const *cols, int ncols);
+/* Append a text[] literal of the n strings v (none NULL). */
+void admin_build_text_array(pgmm_buf *b, const char *const *v, int n);
 
 #endif

@@ -707,6 +707,8 @@ gather_status(PGMMadmin *a, admin_report *r)
 	PGresult *tables = NULL, *shards = NULL;
 	int i, k, broken = 0, rc = -1;
 
+	/* A failed master that answers again is fenced first. */
+	admin_fence_failed(a);
 	memset(r, 0, sizeof *r);
 	r->masters = calloc((size_t) (a->nnodes + a->nfailed) + 1, sizeof *r->masters);
 	r->subs = calloc((size_t) (a->nnodes * a->nnodes + 1), sizeof *r->subs);
@@ -885,6 +887,7 @@ pgmm_admin_recover(PGMMadmin *a, int *resolved)
 		*resolved = 0;
 	if (a == NULL || !a->ok)
 		return -1;
+	admin_fence_failed(a);
 	pgmm_buf_reset(&a->err);
 	/* Reach every master that is up; the prepared transactions whose
 	 * deciding master is up can be finished even with another one down. */
@@ -956,8 +959,8 @@ admin_build_verify_checksum(pgmm_buf *b, const char *qualified)
 	pgmm_buf_printf(b, "SELECT (SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
 	                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = g.t), g.n, g.h FROM ("
 	                "SELECT r.tableoid AS t, pg_catalog.count(*) AS n, "
-	                "pg_catalog.md5(pg_catalog.string_agg(pg_catalog.md5(ROW(r.*)::text), '' "
-	                "ORDER BY pg_catalog.md5(ROW(r.*)::text))) AS h FROM %s AS r GROUP BY 1) AS g ORDER BY 1", qualified);
+	                "pg_catalog.md5(pg_catalog.string_agg(" ADMIN_ROW_HASH ", '' "
+	                "ORDER BY " ADMIN_ROW_HASH ")) AS h FROM %s AS r GROUP BY 1) AS g ORDER BY 1", qualified);
 }
 
 /*
@@ -966,11 +969,10 @@ admin_build_verify_checksum(pgmm_buf *b, const char *qualified)
  * byte order (so that two masters' lists merge with strcmp).
  */
 void
-admin_build_verify_rows(pgmm_buf *b, const char *shard, const char *const *keys, int nkeys)
+admin_build_key_text(pgmm_buf *b, const char *const *keys, int nkeys)
 {
 	int k;
 
-	pgmm_buf_append(b, "SELECT ");
 	if (nkeys <= 0)
 		pgmm_buf_append(b, "(ROW(r.*)::text");
 	else if (nkeys == 1)
@@ -989,7 +991,15 @@ admin_build_verify_rows(pgmm_buf *b, const char *shard, const char *const *keys,
 		}
 		pgmm_buf_append(b, ")::text");
 	}
-	pgmm_buf_printf(b, " COLLATE \"C\") AS k, pg_catalog.md5(ROW(r.*)::text) AS h FROM ONLY %s AS r ORDER BY 1, 2", shard);
+	pgmm_buf_append(b, " COLLATE \"C\")");
+}
+
+void
+admin_build_verify_rows(pgmm_buf *b, const char *shard, const char *const *keys, int nkeys)
+{
+	pgmm_buf_append(b, "SELECT ");
+	admin_build_key_text(b, keys, nkeys);
+	pgmm_buf_printf(b, " AS k, " ADMIN_ROW_HASH " AS h FROM ONLY %s AS r ORDER BY 1, 2", shard);
 }
 
 static int
@@ -1192,6 +1202,7 @@ verify_run(PGMMadmin *a, int json, int *diverged)
 		*diverged = 0;
 	if (a == NULL || !a->ok)
 		return NULL;
+	admin_fence_failed(a);
 	pgmm_buf_reset(&a->err);
 	if (!admin_require_all(a))
 		return NULL;

@@ -8,6 +8,7 @@
  *   pgmm -d CONNINFO status [--json]
  *   pgmm -d CONNINFO failover NODE [--to NODE ...] [--yes] [--json]
  *   pgmm -d CONNINFO verify | recover | uninstall
+ *   pgmm -d CONNINFO repair [TABLE ...] [--dry-run] [--json]
  *
  * Exit status: 0 success, 1 the operation failed, 2 bad usage.
  */
@@ -27,6 +28,8 @@ static const char usage_text[] =
 	"  pgmm [-d CONNINFO] drop TABLE [TABLE...]  drop pgmm tables (colocated ones together)\n"
 	"  pgmm [-d CONNINFO] status [--json]\n"
 	"  pgmm [-d CONNINFO] verify [--json]  compare every shard with its owner's copy\n"
+	"  pgmm [-d CONNINFO] repair [TABLE ...] [--dry-run] [--json]\n"
+	"                                make every copy equal to its owner's (clears stalled subscriptions)\n"
 	"  pgmm [-d CONNINFO] recover     finish two-phase commits a failure left open\n"
 	"  pgmm [-d CONNINFO] durability off | any N | all  commits wait for N (all) other masters\n"
 	"  pgmm [-d CONNINFO] failover NODE [--to NODE ...] [--yes] [--json]\n"
@@ -238,7 +241,8 @@ main(int argc, char **argv)
 	if (strcmp(command, "ddl") != 0 && strcmp(command, "reference") != 0 && strcmp(command, "distribute") != 0 &&
 	    strcmp(command, "drop") != 0 && strcmp(command, "failover") != 0 &&
 	    strcmp(command, "status") != 0 && strcmp(command, "verify") != 0 && strcmp(command, "recover") != 0 &&
-	    strcmp(command, "uninstall") != 0 && strcmp(command, "durability") != 0)
+	    strcmp(command, "uninstall") != 0 && strcmp(command, "repair") != 0 &&
+	    strcmp(command, "durability") != 0)
 	{
 		fprintf(stderr, "pgmm: unknown command \"%s\"\n", command);
 		return usage(NULL);
@@ -284,6 +288,17 @@ main(int argc, char **argv)
 			else if (strcmp(argv[k], "--yes") != 0 && strcmp(argv[k], "--json") != 0)
 				return usage("failover: unexpected argument (failover NODE [--to NODE ...] [--yes] [--json])");
 		}
+	}
+	if (strcmp(command, "repair") == 0)
+	{
+		int k;
+
+		for (k = i; k < argc; k++)
+			if (argv[k][0] == '-' && strcmp(argv[k], "--dry-run") != 0 && strcmp(argv[k], "--json") != 0)
+			{
+				fprintf(stderr, "pgmm: repair: unknown option \"%s\"\n", argv[k]);
+				return usage(NULL);
+			}
 	}
 	a = connect_admin(conninfo);
 	if (a == NULL)
@@ -379,6 +394,40 @@ main(int argc, char **argv)
 			if (diverged)
 			{
 				fprintf(stderr, "pgmm: %d difference(s) between masters\n", diverged);
+				pgmm_admin_finish(a);
+				return 3;
+			}
+		}
+	}
+	else if (strcmp(command, "repair") == 0)
+	{
+		const char **tables = calloc((size_t) (argc - i) + 1, sizeof(char *));
+		int ntables = 0, dry_run = 0, json = 0, differing = 0;
+		char *s;
+
+		if (tables == NULL)
+		{
+			pgmm_admin_finish(a);
+			return 1;
+		}
+		for (; i < argc; i++)
+			if (strcmp(argv[i], "--dry-run") == 0)
+				dry_run = 1;
+			else if (strcmp(argv[i], "--json") == 0)
+				json = 1;
+			else
+				tables[ntables++] = argv[i];
+		s = pgmm_admin_repair(a, tables, ntables, dry_run, json, &differing);
+		free(tables);
+		if (s == NULL)
+			rc = -1;
+		else
+		{
+			fputs(s, stdout);
+			free(s);
+			/* a dry run that found differences exits like verify */
+			if (dry_run && differing)
+			{
 				pgmm_admin_finish(a);
 				return 3;
 			}

@@ -90,6 +90,55 @@ START_TEST(test_verify_builders)
 }
 END_TEST
 
+START_TEST(test_equalize_builders)
+{
+	pgmm_buf b;
+	const char *keys[2] = {"id", "a\"b"}, *types[2] = {"integer", "character varying(20)"};
+	const char *cols[2] = {"id", "select"};
+	const char *vals[3] = {"plain", "q\"uo\\te", ""};
+
+	pgmm_buf_init(&b);
+	/* the stream: verify's key text and row hash, then each key column */
+	admin_build_equalize_rows(&b, "s.\"t_s1\"", keys, 2);
+	ck_assert_str_eq(pgmm_buf_str(&b), "SELECT (ROW(r.\"id\", r.\"a\"\"b\")::text COLLATE \"C\") AS k, "
+					 "pg_catalog.md5(ROW(r.*)::text) AS h, (r.\"id\")::text, (r.\"a\"\"b\")::text "
+					 "FROM ONLY s.\"t_s1\" AS r ORDER BY 1, 2");
+	pgmm_buf_reset(&b);
+	admin_build_equalize_rows(&b, "t", NULL, 0);
+	ck_assert_str_eq(pgmm_buf_str(&b), "SELECT (ROW(r.*)::text COLLATE \"C\") AS k, "
+					 "pg_catalog.md5(ROW(r.*)::text) AS h FROM ONLY t AS r ORDER BY 1, 2");
+	/* rows by key: one text[] per key column, cast to the column's type (index usable) */
+	pgmm_buf_reset(&b);
+	admin_build_equalize_fetch(&b, "s.t", keys, types, 2);
+	ck_assert_str_eq(pgmm_buf_str(&b), "SELECT ROW(r.*)::text FROM ONLY s.t AS r JOIN "
+					 "ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) AS u(k0, k1) ON r.\"id\" = u.k0::integer "
+					 "AND r.\"a\"\"b\" = u.k1::character varying(20)");
+	pgmm_buf_reset(&b);
+	admin_build_equalize_fetch(&b, "s.t", NULL, NULL, 0);
+	ck_assert_str_eq(pgmm_buf_str(&b), "SELECT ROW(r.*)::text FROM ONLY s.t AS r WHERE ROW(r.*)::text = ANY ($1::text[])");
+	pgmm_buf_reset(&b);
+	admin_build_equalize_delete(&b, "s.t", keys, types, 1);
+	ck_assert_str_eq(pgmm_buf_str(&b), "DELETE FROM ONLY s.t AS r USING ROWS FROM (pg_catalog.unnest($1::text[])) AS u(k0) "
+					 "WHERE r.\"id\" = u.k0::integer");
+	pgmm_buf_reset(&b);
+	admin_build_equalize_delete(&b, "s.t", NULL, NULL, 0);
+	ck_assert_str_eq(pgmm_buf_str(&b), "DELETE FROM ONLY s.t AS r WHERE ROW(r.*)::text = ANY ($1::text[])");
+	pgmm_buf_reset(&b);
+	admin_build_equalize_insert(&b, "s.\"T\"", cols, 2);
+	ck_assert_str_eq(pgmm_buf_str(&b), "INSERT INTO s.\"T\" (\"id\", \"select\") OVERRIDING SYSTEM VALUE "
+					 "SELECT (s.v).\"id\", (s.v).\"select\" FROM (SELECT u.t::s.\"T\" AS v "
+					 "FROM pg_catalog.unnest($1::text[]) AS u(t)) AS s");
+	/* array literals: every element quoted, " and \ escaped */
+	pgmm_buf_reset(&b);
+	admin_build_text_array(&b, vals, 3);
+	ck_assert_str_eq(pgmm_buf_str(&b), "{\"plain\",\"q\\\"uo\\\\te\",\"\"}");
+	pgmm_buf_reset(&b);
+	admin_build_text_array(&b, vals, 0);
+	ck_assert_str_eq(pgmm_buf_str(&b), "{}");
+	pgmm_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_verify_diff)
 {
 	const char *ka[] = {"1", "2", "3", "5", "7"}, *ha[] = {"a", "b", "c", "e", "g"};
@@ -1098,6 +1147,7 @@ admin_suite(void)
 	tcase_add_test(tc, test_stmts_list);
 	tcase_add_test(tc, test_ddl_check_body);
 	tcase_add_test(tc, test_verify_builders);
+	tcase_add_test(tc, test_equalize_builders);
 	tcase_add_test(tc, test_verify_diff);
 	tcase_add_test(tc, test_build_drop_tables);
 	tcase_add_test(tc, test_durability_parse);
