@@ -187,6 +187,11 @@ admin_note_failure(PGMMadmin *a, int i, const PGresult *r)
 
 	if (state && strcmp(state, "55P03") == 0)
 		a->lock_blocked = i;
+	/* A deadlock with a writer (its INSERT locks the parent, then the
+	 * shard; sync_local the shards, then the parent): the server rolled
+	 * the change back; admin_catalog_change may run it again. */
+	if (state && strcmp(state, "40P01") == 0)
+		a->change_deadlocked = 1;
 }
 
 /* Who holds locks in this database: prepared transactions (their locks
@@ -498,18 +503,50 @@ admin_catalog_change(PGMMadmin *a, admin_txn_body body, void *arg)
 {
 	int saved = a->lock_timeout_ms, rc;
 
-	if (!a->ok || a->in_txn || !admin_durability_on(a))
+	if (!a->ok || a->in_txn)
 		return catalog_change_once(a, body, arg);
+	if (!admin_durability_on(a))
+	{
+		int attempt;
+
+		/* A deadlock with a writer rolled the change back: nothing
+		 * changed, try again (a few times). */
+		for (attempt = 0; attempt < 3; attempt++)
+		{
+			rc = catalog_change_once(a, body, arg);
+			if (rc == 0 || !a->change_deadlocked || strstr(pgmm_buf_str(&a->err), "IN DOUBT") != NULL)
+				break;
+			admin_notice(a, "retrying the change (%s)", pgmm_buf_str(&a->err));
+		}
+		return rc;
+	}
 	if (a->lock_timeout_ms > 500)
 		a->lock_timeout_ms = 500;
 	rc = catalog_change_once(a, body, arg);
 	a->lock_timeout_ms = saved;
-	if (rc == 0 || !a->change_lock_blocked || strstr(pgmm_buf_str(&a->err), "IN DOUBT") != NULL)
+	if (rc == 0 || (!a->change_lock_blocked && !a->change_deadlocked) ||
+	    strstr(pgmm_buf_str(&a->err), "IN DOUBT") != NULL)
 		return rc;
 	admin_notice(a, "zero-loss mode: commits waiting for subscribers and this change's locks block each other; "
 	             "commits do not wait for subscribers during the change (%s)", pgmm_buf_str(&a->err));
 	admin_durability_relax(a);
-	rc = catalog_change_once(a, body, arg);
+	{
+		int attempt;
+
+		/* Writers go on meanwhile: a deadlock with one of them (the server
+		 * picks a victim, perhaps the change) or a lock timeout of the
+		 * shortened wait is worth a few more tries. */
+		for (attempt = 0; attempt < 5; attempt++)
+		{
+			a->lock_timeout_ms = attempt < 4 && saved > 1000 ? 1000 : saved;
+			rc = catalog_change_once(a, body, arg);
+			if (rc == 0 || (!a->change_lock_blocked && !a->change_deadlocked) ||
+			    strstr(pgmm_buf_str(&a->err), "IN DOUBT") != NULL)
+				break;
+			admin_notice(a, "retrying the change (%s)", pgmm_buf_str(&a->err));
+		}
+		a->lock_timeout_ms = saved;
+	}
 	{
 		pgmm_buf keep;
 
@@ -538,6 +575,7 @@ catalog_change_once(PGMMadmin *a, admin_txn_body body, void *arg)
 	admin_fence_failed(a);
 	pgmm_buf_reset(&a->err);
 	a->change_lock_blocked = 0;
+	a->change_deadlocked = 0;
 	if (!admin_require_all(a))
 		return -1;
 	/* Epochs that already differ (a change committed on some masters and

@@ -68,6 +68,7 @@ struct pgmm_admin
 	int         lock_timeout_ms;/* lock_timeout of catalog-change statements */
 	int         lock_blocked;   /* master whose statement hit lock_timeout (55P03), else -1 */
 	int         change_lock_blocked; /* the last catalog change failed on a lock_timeout */
+	int         change_deadlocked;   /* ... or on a deadlock (40P01) */
 };
 
 /* ------------------------------------------------------------ admin_frame.c */
