@@ -462,6 +462,31 @@ def test_failover_during_bound_transaction(cluster):
         for s in survivors:
             assert cl.sql(s, "SELECT writer FROM ha WHERE id = %d" % keys[1]) == "after"
             assert cl.sql(s, "SELECT count(*) FROM ha WHERE id = %d" % keys[0]) == "0"
+        # The dead master restarts before pgmm fenced it (no pgmm command
+        # ran since): it still has the catalog of before the failover, with
+        # a lower epoch.  A client whose home it is loads the highest epoch
+        # (cross-check with another active master) and never uses it.
+        cl.start_node(dead)
+        stale = int(cl.sql(dead, "SELECT epoch FROM pgmm.cluster"))
+        live = int(cl.sql(survivors[0], "SELECT epoch FROM pgmm.cluster"))
+        assert stale < live and cl.sql(dead, "SELECT state FROM pgmm.nodes WHERE name = '%s'" % dead) == "active"
+        c2 = pg.connect(cl.conninfo[dead] + ROUTER_OPTS, autocommit=True)
+        try:
+            assert c2.map_epoch == live, (c2.map_epoch, live)
+            cur2 = c2.cursor()
+            cur2.execute("INSERT INTO ha (id, writer, at) VALUES (%s, 'stale-home', now())", (keys[0],))
+            assert cur2.lastnode in survivors, cur2.lastnode
+            cur2.execute("SELECT count(*) FROM ha")
+            assert cur2.lastnode in survivors, cur2.lastnode
+            k = c2.next_id("ha")
+            cur2.execute("INSERT INTO ha (id, writer, at) VALUES (%s, 'stale-home', now())", (k,))
+            assert cur2.lastnode in survivors, cur2.lastnode
+        finally:
+            c2.close()
+        assert cl.sql(dead, "SELECT count(*) FROM ha WHERE writer = 'stale-home'") == "0"
+        converged(cl, survivors)
+        for s in survivors:
+            assert cl.sql(s, "SELECT count(*) FROM ha WHERE writer = 'stale-home'") == "2", s
     finally:
         conn.close()
         reset_sync_names(cl, survivors[0])
