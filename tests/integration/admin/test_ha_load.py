@@ -14,6 +14,7 @@ failover while a transaction is bound to the dead master.
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -257,6 +258,7 @@ def run_kill_under_load(cl, zero_loss):
     finally:
         w.finish()
     att = w.attempts()
+    shutil.rmtree(tmp, ignore_errors=True)
     lib_ids = [a.id for a in att if a.id]
     rem = remainders(cl, survivors[0], lib_ids)
 
