@@ -344,6 +344,37 @@ out:
 	return rc;
 }
 
+int
+admin_durability_on(PGMMadmin *a)
+{
+	PGresult *r;
+	int on;
+
+	if (a->home < 0 || a->home >= a->nnodes || a->nodes[a->home].conn == NULL)
+		return 0;
+	r = PQexec(a->nodes[a->home].conn, "SELECT durability <> 'off' FROM pgmm.cluster");
+	on = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return on;
+}
+
+void
+admin_durability_relax(PGMMadmin *a)
+{
+	int i;
+
+	for (i = 0; i < a->nnodes; i++)
+	{
+		PGresult *r;
+
+		if (a->nodes[i].conn == NULL)
+			continue;
+		r = PQexec(a->nodes[i].conn, "ALTER SYSTEM SET synchronous_standby_names = ''");
+		PQclear(r);
+		PQclear(PQexec(a->nodes[i].conn, "SELECT pg_catalog.pg_reload_conf()"));
+	}
+}
+
 static int
 res_ok(const PGresult *r)
 {

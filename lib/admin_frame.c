@@ -187,6 +187,11 @@ admin_note_failure(PGMMadmin *a, int i, const PGresult *r)
 
 	if (state && strcmp(state, "55P03") == 0)
 		a->lock_blocked = i;
+	/* A deadlock with a writer (its INSERT locks the parent, then the
+	 * shard; sync_local the shards, then the parent): the server rolled
+	 * the change back; admin_catalog_change may run it again. */
+	if (state && strcmp(state, "40P01") == 0)
+		a->change_deadlocked = 1;
 }
 
 /* Who holds locks in this database: prepared transactions (their locks
@@ -477,8 +482,88 @@ admin_commit_everywhere(PGMMadmin *a, long long epoch)
 	return o == PGMM_2PC_OK ? 0 : -1;
 }
 
+static int catalog_change_once(PGMMadmin *a, admin_txn_body body, void *arg);
+
+/*
+ * Zero-loss mode (`pgmm durability`) and a catalog change under write load
+ * can block each other across masters: the change's transaction on m2
+ * holds locks on m2's shards (pgmm.sync_local re-creates guards), so m2's
+ * apply worker waits; a writer's commit on m3 waits for that apply worker
+ * (synchronous_standby_names) while holding the lock the change needs next
+ * on m3.  Nothing moves until lock_timeout.  With slack (ANY 1 of two
+ * subscribers) another subscriber confirms; without it (`all`, or two
+ * masters left after a failover) it cannot.  So: in zero-loss mode the
+ * change first runs with a short lock_timeout; when it failed on a lock,
+ * the masters' commits stop waiting for subscribers for the time of one
+ * more attempt (said in a notice: a commit acknowledged then is not
+ * zero-loss), and the mode is applied again after it, whatever happened.
+ */
 int
 admin_catalog_change(PGMMadmin *a, admin_txn_body body, void *arg)
+{
+	int saved = a->lock_timeout_ms, rc;
+
+	if (!a->ok || a->in_txn)
+		return catalog_change_once(a, body, arg);
+	if (!admin_durability_on(a))
+	{
+		int attempt;
+
+		/* A deadlock with a writer rolled the change back: nothing
+		 * changed, try again (a few times). */
+		for (attempt = 0; attempt < 3; attempt++)
+		{
+			rc = catalog_change_once(a, body, arg);
+			if (rc == 0 || !a->change_deadlocked || strstr(pgmm_buf_str(&a->err), "IN DOUBT") != NULL)
+				break;
+			admin_notice(a, "retrying the change (%s)", pgmm_buf_str(&a->err));
+		}
+		return rc;
+	}
+	if (a->lock_timeout_ms > 500)
+		a->lock_timeout_ms = 500;
+	rc = catalog_change_once(a, body, arg);
+	a->lock_timeout_ms = saved;
+	if (rc == 0 || (!a->change_lock_blocked && !a->change_deadlocked) ||
+	    strstr(pgmm_buf_str(&a->err), "IN DOUBT") != NULL)
+		return rc;
+	admin_notice(a, "zero-loss mode: commits waiting for subscribers and this change's locks block each other; "
+	             "commits do not wait for subscribers during the change (%s)", pgmm_buf_str(&a->err));
+	admin_durability_relax(a);
+	{
+		int attempt;
+
+		/* Writers go on meanwhile: a deadlock with one of them (the server
+		 * picks a victim, perhaps the change) or a lock timeout of the
+		 * shortened wait is worth a few more tries. */
+		for (attempt = 0; attempt < 5; attempt++)
+		{
+			a->lock_timeout_ms = attempt < 4 && saved > 1000 ? 1000 : saved;
+			rc = catalog_change_once(a, body, arg);
+			if (rc == 0 || (!a->change_lock_blocked && !a->change_deadlocked) ||
+			    strstr(pgmm_buf_str(&a->err), "IN DOUBT") != NULL)
+				break;
+			admin_notice(a, "retrying the change (%s)", pgmm_buf_str(&a->err));
+		}
+		a->lock_timeout_ms = saved;
+	}
+	{
+		pgmm_buf keep;
+
+		pgmm_buf_init(&keep);
+		pgmm_buf_append(&keep, pgmm_buf_str(&a->err));
+		if (admin_durability_apply(a) < 0)
+			admin_notice(a, "the durability mode could NOT be applied again: %s; run `pgmm durability` with the "
+			             "mode shown by `pgmm status`", pgmm_buf_str(&a->err));
+		pgmm_buf_reset(&a->err);
+		pgmm_buf_append(&a->err, pgmm_buf_str(&keep));
+		pgmm_buf_free(&keep);
+	}
+	return rc;
+}
+
+static int
+catalog_change_once(PGMMadmin *a, admin_txn_body body, void *arg)
 {
 	long long epoch = -1;
 	int i;
@@ -489,6 +574,8 @@ admin_catalog_change(PGMMadmin *a, admin_txn_body body, void *arg)
 	 * handle). */
 	admin_fence_failed(a);
 	pgmm_buf_reset(&a->err);
+	a->change_lock_blocked = 0;
+	a->change_deadlocked = 0;
 	if (!admin_require_all(a))
 		return -1;
 	/* Epochs that already differ (a change committed on some masters and
@@ -571,6 +658,7 @@ fail:
 		pgmm_buf_append(&a->err, "failed");
 	if (a->lock_blocked >= 0)
 	{
+		a->change_lock_blocked = 1;
 		pgmm_buf_printf(&a->err, " (lock_timeout %d ms, set with --lock-timeout)", a->lock_timeout_ms);
 		admin_describe_lock_holders(a, a->lock_blocked, &a->err);
 		a->lock_blocked = -1;

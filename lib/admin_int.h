@@ -67,6 +67,8 @@ struct pgmm_admin
 	int         catchup_wait_ms;/* ddl: bound on the subscriptions' catch-up (0: default 30 s) */
 	int         lock_timeout_ms;/* lock_timeout of catalog-change statements */
 	int         lock_blocked;   /* master whose statement hit lock_timeout (55P03), else -1 */
+	int         change_lock_blocked; /* the last catalog change failed on a lock_timeout */
+	int         change_deadlocked;   /* ... or on a deadlock (40P01) */
 };
 
 /* ------------------------------------------------------------ admin_frame.c */
@@ -302,6 +304,12 @@ void admin_build_standby_names(pgmm_buf *b, const admin_durability *d, const cha
  * transaction); a failed/dead master's subscriptions are left out so a
  * commit never waits for it.  0 / -1. */
 int admin_durability_apply(PGMMadmin *a);
+/* Is the catalog's durability mode (home master) other than off?  0 when
+ * it cannot be read. */
+int admin_durability_on(PGMMadmin *a);
+/* Every master's commits stop waiting for subscribers (synchronous_standby_names
+ * reset; best effort): see admin_catalog_change. */
+void admin_durability_relax(PGMMadmin *a);
 /* uninstall: reset synchronous_standby_names on master i when the catalog
  * there says durability is not off (best effort, a notice on failure). */
 void admin_durability_reset(PGMMadmin *a, int i);

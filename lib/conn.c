@@ -161,6 +161,9 @@ read_epoch(PGMMconn *c, int i, pgmm_buf *err)
 }
 
 static int map_load_one(PGMMconn *c, int i, pgmm_buf *err);
+static void cross_check(PGMMconn *c, int from, int64_t now);
+
+#define CROSS_CHECK_TIMEOUT_MS 1000
 
 /*
  * A map just read through master from may be stale: a failed master that
@@ -175,6 +178,19 @@ static void
 map_cross_check(PGMMconn *c, int from)
 {
 	int64_t now = pgmm_now_ms();
+	int saved = c->opts.timeout;
+
+	/* A hung master must not hold up every pgmm_connect for a whole
+	 * pgmm_timeout: the check waits at most a second on each. */
+	if (c->opts.timeout == 0 || c->opts.timeout > CROSS_CHECK_TIMEOUT_MS)
+		c->opts.timeout = CROSS_CHECK_TIMEOUT_MS;
+	cross_check(c, from, now);
+	c->opts.timeout = saved;
+}
+
+static void
+cross_check(PGMMconn *c, int from, int64_t now)
+{
 	int round, k;
 
 	for (round = 0; round < 3; round++)
