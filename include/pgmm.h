@@ -303,6 +303,11 @@ PGMM_EXPORT char *pgmm_admin_rejoin(PGMMadmin *adm, const char *node, const char
 /* Remove pgmm from every reachable master: subscriptions, publication and
  * catalog (tables and their rows stay). */
 PGMM_EXPORT int pgmm_admin_uninstall(PGMMadmin *adm) PGMM_WARN_UNUSED;
+/* Zero-loss mode: mode is "off", "any N" (1 <= N < masters) or "all".  A
+ * commit on a master is acknowledged only once N (every) other live
+ * master's apply worker has flushed it (synchronous_standby_names naming
+ * the subscriptions, which get synchronous_commit = local).  0 / -1. */
+PGMM_EXPORT int pgmm_admin_durability(PGMMadmin *adm, const char *mode) PGMM_WARN_UNUSED;
 /* Fail over master node, which is down: the live masters (every other one
  * must be up) take its shards and reference tables (to the masters in to[]
  * when nto > 0, else all of them), balanced per colocation group, after

@@ -485,6 +485,9 @@ admin_catalog_change(PGMMadmin *a, admin_txn_body body, void *arg)
 
 	if (!a->ok)
 		return -1;
+	/* A failed master that answers again is fenced first (once per
+	 * handle). */
+	admin_fence_failed(a);
 	pgmm_buf_reset(&a->err);
 	if (!admin_require_all(a))
 		return -1;
@@ -795,8 +798,6 @@ pgmm_admin_connect(const char *conninfo)
 		}
 		PQclear(r);
 	}
-	/* A failed master that is back is fenced now, before anything else. */
-	admin_fence_failed(a);
 	a->ok = 1;
 	pgmm_buf_reset(&a->err);
 	return a;

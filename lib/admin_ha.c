@@ -143,23 +143,23 @@ static const char fence_read_catalog[] =
 
 /* On the failed master: the catalog replaced by the survivors' (tables it
  * does not have are left out: nobody can write them there), pgmm.local
- * kept.  Parameters $1..$5: the JSON arrays above. */
+ * kept.  Statement k + 1 takes the JSON array k above as $1. */
 static const char *const fence_write_catalog[] = {
 	"TRUNCATE pgmm.shards, pgmm.tables, pgmm.colocations, pgmm.local, pgmm.nodes, pgmm.cluster",
 	"INSERT INTO pgmm.cluster SELECT * FROM pg_catalog.json_populate_recordset(NULL::pgmm.cluster, $1::json)",
-	"INSERT INTO pgmm.nodes SELECT * FROM pg_catalog.json_populate_recordset(NULL::pgmm.nodes, $2::json)",
-	"INSERT INTO pgmm.colocations SELECT * FROM pg_catalog.json_populate_recordset(NULL::pgmm.colocations, $3::json)",
-	"INSERT INTO pgmm.shards SELECT * FROM pg_catalog.json_populate_recordset(NULL::pgmm.shards, $4::json)",
-	"INSERT INTO pgmm.tables SELECT * FROM pg_catalog.json_populate_recordset(NULL::pgmm.tables, $5::json) t "
+	"INSERT INTO pgmm.nodes SELECT * FROM pg_catalog.json_populate_recordset(NULL::pgmm.nodes, $1::json)",
+	"INSERT INTO pgmm.colocations SELECT * FROM pg_catalog.json_populate_recordset(NULL::pgmm.colocations, $1::json)",
+	"INSERT INTO pgmm.shards SELECT * FROM pg_catalog.json_populate_recordset(NULL::pgmm.shards, $1::json)",
+	"INSERT INTO pgmm.tables SELECT * FROM pg_catalog.json_populate_recordset(NULL::pgmm.tables, $1::json) t "
 	"WHERE pg_catalog.to_regclass(pg_catalog.format('%I.%I', t.schema_name, t.table_name)) IS NOT NULL",
 };
 
-/* Run sql (with the five JSON parameters) on conn; 0 / -1 with the error
- * appended to err. */
+/* Run sql (with one text parameter when json is not NULL) on conn; 0 / -1
+ * with the error appended to err. */
 static int
 fence_exec(PGconn *conn, const char *sql, const char *const *json, pgmm_buf *err)
 {
-	PGresult *r = json ? PQexecParams(conn, sql, 5, NULL, json, NULL, NULL, 0) : PQexec(conn, sql);
+	PGresult *r = json ? PQexecParams(conn, sql, 1, NULL, json, NULL, NULL, 0) : PQexec(conn, sql);
 	int ok = r && (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
 
 	if (!ok)
@@ -270,7 +270,7 @@ fence_one(PGMMadmin *a, admin_failed_node *f, pgmm_buf *err)
 		if (fence_exec(c, set, NULL, err) < 0 || fence_exec(c, "BEGIN", NULL, err) < 0)
 			goto out;
 		for (k = 0; k < (int) (sizeof fence_write_catalog / sizeof *fence_write_catalog); k++)
-			if (fence_exec(c, fence_write_catalog[k], json, err) < 0)
+			if (fence_exec(c, fence_write_catalog[k], k ? json + k - 1 : NULL, err) < 0)
 				goto rollback;
 		{
 			pgmm_buf sql;
@@ -290,14 +290,7 @@ fence_one(PGMMadmin *a, admin_failed_node *f, pgmm_buf *err)
 	}
 	if (disable_subscriptions(c, err) < 0)
 		goto out;
-	if (!already)
-	{
-		f->fenced_now = 1;
-		admin_notice(a, "master %s (failed at epoch %lld) is back: fenced (catalog of epoch %s, guards on every shard, "
-		             "publication emptied, subscriptions disabled); rows it accepted before now are on no other "
-		             "master (`pgmm rejoin %s` finds them)", f->node.name, f->failed_epoch, PQgetvalue(cat, 0, 6),
-		             f->node.name);
-	}
+	f->fenced_now = !already;
 	rc = 0;
 	goto out;
 
@@ -432,8 +425,9 @@ admin_fence_failed(PGMMadmin *a)
 	PGresult *r;
 	int j;
 
-	if (a->nfailed == 0 || a->home < 0 || a->nodes[a->home].conn == NULL)
+	if (a->fence_tried || a->nfailed == 0 || a->home < 0 || a->nodes[a->home].conn == NULL)
 		return;
+	a->fence_tried = 1;
 	r = PQexec(a->nodes[a->home].conn, "SELECT cluster_id FROM pgmm.cluster");
 	if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
 		detach_failed(a, PQgetvalue(r, 0, 0));
@@ -463,6 +457,11 @@ admin_fence_failed(PGMMadmin *a)
 			{
 				f->fence = ADMIN_FENCE_DONE;
 				set_note(f, NULL);
+				if (f->fenced_now)
+					admin_notice(a, "master %s (failed at epoch %lld) answers again: fenced now (the survivors' "
+					             "catalog, guards on every shard, publication emptied, subscriptions disabled); "
+					             "rows it accepted before now are on no other master (`pgmm rejoin %s` finds them)",
+					             f->node.name, f->failed_epoch, f->node.name);
 			}
 			else
 			{
@@ -685,124 +684,6 @@ restore_subscriptions(PGMMadmin *a, fo_state *s)
 		}
 }
 
-/*
- * Make master dst's copy of one relation equal to master src's: every row
- * of src's copy replaces dst's, in one transaction on dst with
- * session_replication_role = replica (the guards do not fire, and dst does
- * not publish a relation it does not own).  Used only when helper code for
- * row-level equalizing is not available; copies the whole relation.  The
- * number of rows written, -1 on error.
- */
-static long long
-copy_relation(PGMMadmin *a, int src, int dst, const char *schema, const char *rel)
-{
-	pgmm_buf q, sql;
-	PGconn *sc = a->nodes[src].conn, *dc = a->nodes[dst].conn;
-	PGresult *r;
-	long long rows = 0;
-	int rc = -1, in_copy_src = 0, in_copy_dst = 0;
-
-	pgmm_buf_init(&q);
-	pgmm_buf_init(&sql);
-	pgmm_buf_ident(&q, schema);
-	pgmm_buf_append(&q, ".");
-	pgmm_buf_ident(&q, rel);
-	if (admin_run(a, dst, "BEGIN") < 0 || admin_run(a, dst, "SET LOCAL session_replication_role = replica") < 0)
-		goto out;
-	pgmm_buf_printf(&sql, "DELETE FROM ONLY %s", pgmm_buf_str(&q));
-	if (admin_run(a, dst, pgmm_buf_str(&sql)) < 0)
-		goto out;
-	pgmm_buf_reset(&sql);
-	pgmm_buf_printf(&sql, "COPY %s TO STDOUT", pgmm_buf_str(&q));
-	r = PQexec(sc, pgmm_buf_str(&sql));
-	in_copy_src = r && PQresultStatus(r) == PGRES_COPY_OUT;
-	if (!in_copy_src)
-	{
-		pgmm_buf_printf(&a->err, "master %s: ", a->nodes[src].name);
-		pgmm_buf_append_pqerror(&a->err, r, sc);
-		PQclear(r);
-		goto out;
-	}
-	PQclear(r);
-	pgmm_buf_reset(&sql);
-	pgmm_buf_printf(&sql, "COPY %s FROM STDIN", pgmm_buf_str(&q));
-	r = PQexec(dc, pgmm_buf_str(&sql));
-	in_copy_dst = r && PQresultStatus(r) == PGRES_COPY_IN;
-	if (!in_copy_dst)
-	{
-		pgmm_buf_printf(&a->err, "master %s: ", a->nodes[dst].name);
-		pgmm_buf_append_pqerror(&a->err, r, dc);
-		PQclear(r);
-		goto out;
-	}
-	PQclear(r);
-	for (;;)
-	{
-		char *line = NULL;
-		int n = PQgetCopyData(sc, &line, 0);
-
-		if (n == -1)
-			break;
-		if (n < 0)
-		{
-			pgmm_buf_printf(&a->err, "master %s: %s", a->nodes[src].name, PQerrorMessage(sc));
-			goto out;
-		}
-		if (PQputCopyData(dc, line, n) != 1)
-		{
-			PQfreemem(line);
-			pgmm_buf_printf(&a->err, "master %s: %s", a->nodes[dst].name, PQerrorMessage(dc));
-			goto out;
-		}
-		PQfreemem(line);
-		rows++;
-	}
-	in_copy_src = 0;
-	while ((r = PQgetResult(sc)) != NULL)
-		PQclear(r);
-	in_copy_dst = 0;
-	if (PQputCopyEnd(dc, NULL) != 1)
-		goto out;
-	r = PQgetResult(dc);
-	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK)
-	{
-		pgmm_buf_printf(&a->err, "master %s: ", a->nodes[dst].name);
-		pgmm_buf_append_pqerror(&a->err, r, dc);
-		PQclear(r);
-		while ((r = PQgetResult(dc)) != NULL)
-			PQclear(r);
-		goto out;
-	}
-	PQclear(r);
-	while ((r = PQgetResult(dc)) != NULL)
-		PQclear(r);
-	if (admin_run(a, dst, "COMMIT") < 0)
-		goto out;
-	rc = 0;
-out:
-	if (in_copy_dst)
-	{
-		PQputCopyEnd(dc, "failover: copy abandoned");
-		while ((r = PQgetResult(dc)) != NULL)
-			PQclear(r);
-	}
-	if (in_copy_src)
-	{
-		/* Drain what src still sends. */
-		char *line;
-
-		while (PQgetCopyData(sc, &line, 0) > 0)
-			PQfreemem(line);
-		while ((r = PQgetResult(sc)) != NULL)
-			PQclear(r);
-	}
-	if (rc < 0 && PQtransactionStatus(dc) != PQTRANS_IDLE)
-		PQclear(PQexec(dc, "ROLLBACK"));
-	pgmm_buf_free(&q);
-	pgmm_buf_free(&sql);
-	return rc < 0 ? -1 : rows;
-}
-
 /* The catalog change: new owners, the freeze, the victim marked failed. */
 static int
 failover_body(PGMMadmin *a, void *arg)
@@ -1010,6 +891,37 @@ out:
 	return rc;
 }
 
+/* Fence the master failover just set aside, when it answers (--yes); 1
+ * fenced, 0 not (unreachable, or it failed: said in a notice). */
+static int
+fence_victim(PGMMadmin *a, int again)
+{
+	admin_failed_node *f = &a->failed[a->nfailed - 1];
+	pgmm_buf e;
+	int ok;
+
+	if (f->node.conn == NULL)
+		return 0;
+	pgmm_buf_init(&e);
+	ok = fence_one(a, f, &e) == 0;
+	if (ok)
+	{
+		f->fence = ADMIN_FENCE_DONE;
+		if (!again)
+			admin_notice(a, "master %s answers: fenced (guards on every shard, publication emptied, subscriptions "
+			             "disabled)", f->node.name);
+	}
+	else
+	{
+		f->fence = ADMIN_FENCE_FAILED;
+		set_note(f, pgmm_buf_str(&e));
+		admin_notice(a, "master %s answers and could NOT be fenced (it may accept writes that reach no other "
+		             "master): %s", f->node.name, pgmm_buf_str(&e));
+	}
+	pgmm_buf_free(&e);
+	return ok;
+}
+
 /* The summary: text for people, or JSON. */
 static char *
 summary(PGMMadmin *a, fo_state *s, int json, double total_s, double frozen_s, int fenced)
@@ -1100,6 +1012,7 @@ pgmm_admin_failover(PGMMadmin *a, const char *node, const char *const *to, int n
 
 	if (a == NULL || !a->ok)
 		return NULL;
+	admin_fence_failed(a);
 	pgmm_buf_reset(&a->err);
 	memset(&s, 0, sizeof s);
 	s.src = -1;
@@ -1140,6 +1053,32 @@ pgmm_admin_failover(PGMMadmin *a, const char *node, const char *const *to, int n
 		admin_seterr(a, "no master would be left; nothing was changed");
 		return NULL;
 	}
+	/* The --to list: live masters other than the victim, each once. */
+	s.targets = calloc((size_t) a->nnodes + 1, sizeof(int));
+	if (s.targets == NULL)
+	{
+		admin_seterr(a, "out of memory");
+		return NULL;
+	}
+	for (k = 0; k < nto; k++)
+	{
+		int t = admin_node_index(a, to[k]), j;
+
+		if (t < 0 || t == v)
+		{
+			pgmm_buf_reset(&a->err);
+			pgmm_buf_append(&a->err, "--to ");
+			safe_name(&a->err, to[k] ? to[k] : "");
+			pgmm_buf_append(&a->err, t == v ? " is the failed master itself" : " is not a live master of the cluster");
+			pgmm_buf_append(&a->err, "; nothing was changed");
+			goto fail_early;
+		}
+		for (j = 0; j < s.ntargets; j++)
+			if (s.targets[j] == t)
+				break;
+		if (j == s.ntargets)
+			s.targets[s.ntargets++] = t;
+	}
 	/* Is it really dead?  A short connect timeout: a network cut must not
 	 * hold the failover up. */
 	if (a->nodes[v].conn && PQstatus(a->nodes[v].conn) == CONNECTION_OK)
@@ -1172,7 +1111,7 @@ pgmm_admin_failover(PGMMadmin *a, const char *node, const char *const *to, int n
 		admin_seterr(a, "master %s is reachable (%s answered): failover is for a master that is down; if it is cut "
 		             "off from its clients and should be fenced, add --yes; nothing was changed", node, d ? d : "");
 		free(d);
-		return NULL;
+		goto fail_early;
 	}
 	/* Every other master must take part. */
 	for (i = 0; i < a->nnodes; i++)
@@ -1196,36 +1135,10 @@ pgmm_admin_failover(PGMMadmin *a, const char *node, const char *const *to, int n
 				admin_seterr(a, "%s; every master but %s must be up to take over its shards (one failover at a "
 				             "time: bring %s back first); nothing was changed", pgmm_buf_str(&e), node, n->name);
 				pgmm_buf_free(&e);
-				return NULL;
+				goto fail_early;
 			}
 			pgmm_buf_free(&e);
 		}
-	}
-	/* The --to list: live masters other than the victim, each once. */
-	s.targets = calloc((size_t) a->nnodes + 1, sizeof(int));
-	if (s.targets == NULL)
-	{
-		admin_seterr(a, "out of memory");
-		return NULL;
-	}
-	for (k = 0; k < nto; k++)
-	{
-		int t = admin_node_index(a, to[k]), j;
-
-		if (t < 0 || t == v)
-		{
-			pgmm_buf_reset(&a->err);
-			pgmm_buf_append(&a->err, "--to ");
-			safe_name(&a->err, to[k] ? to[k] : "");
-			pgmm_buf_append(&a->err, t == v ? " is the failed master itself" : " is not a live master of the cluster");
-			pgmm_buf_append(&a->err, "; nothing was changed");
-			goto fail_early;
-		}
-		for (j = 0; j < s.ntargets; j++)
-			if (s.targets[j] == t)
-				break;
-		if (j == s.ntargets)
-			s.targets[s.ntargets++] = t;
 	}
 	/* Every survivor's catalog at the same epoch, before anything moves. */
 	s.epoch = -1;
@@ -1285,6 +1198,15 @@ pgmm_admin_failover(PGMMadmin *a, const char *node, const char *const *to, int n
 	}
 	admin_notice(a, "failover of %s: survivors %d, catalog epoch %lld", node, a->nnodes, s.epoch);
 
+	/* 0. Zero-loss mode: the survivors' commits stop waiting for the
+	 * victim's apply workers first (with `durability all` even the
+	 * catalog change's PREPAREs below would wait for them for ever). */
+	if (admin_durability_apply(a) < 0)
+	{
+		pgmm_buf_append(&a->err, " (while taking the failed master out of synchronous_standby_names)");
+		goto fail;
+	}
+
 	/* 1. Stop applying the victim's history, and see how far each got. */
 	for (i = 0; i < a->nnodes; i++)
 		if (stop_and_read_progress(a, &s, i) < 0)
@@ -1314,17 +1236,23 @@ pgmm_admin_failover(PGMMadmin *a, const char *node, const char *const *to, int n
 			continue;
 		for (k = 0; k < s.nrels; k++)
 		{
-			long long n = copy_relation(a, s.src, i, s.rel_schema[k], s.rel_name[k]);
+			admin_diff d;
+			int bad;
 
-			if (n < 0)
+			/* admin_copy.c: by primary key, in batches, on i only, with
+			 * the guards off (replica role); src is not touched. */
+			admin_diff_init(&d);
+			bad = admin_equalize(a, s.src, i, s.rel_schema[k], s.rel_name[k], 0, &d) < 0;
+			s.eq_rows[i] += d.missing + d.extra + d.changed;
+			admin_diff_free(&d);
+			if (bad)
 			{
-				pgmm_buf_printf(&a->err, " (while copying %s.%s from %s to %s)", s.rel_schema[k], s.rel_name[k],
-				                a->nodes[s.src].name, a->nodes[i].name);
+				pgmm_buf_printf(&a->err, " (while making %s's copy of %s.%s equal to %s's)", a->nodes[i].name,
+				                s.rel_schema[k], s.rel_name[k], a->nodes[s.src].name);
 				goto fail;
 			}
-			s.eq_rows[i] += n;
 		}
-		admin_notice(a, "%s: %d relation(s) of %s made equal to %s's copy (%lld row(s) written)", a->nodes[i].name,
+		admin_notice(a, "%s: %d relation(s) of %s made equal to %s's copy (%lld row(s) differed)", a->nodes[i].name,
 		             s.nrels, node, a->nodes[s.src].name, s.eq_rows[i]);
 	}
 
@@ -1342,26 +1270,9 @@ pgmm_admin_failover(PGMMadmin *a, const char *node, const char *const *to, int n
 	admin_notice(a, "catalog epoch %lld: %d shard(s) and %d reference table(s) of %s have new owners; %s marked failed",
 	             s.epoch + 1, s.nshards, s.nref, node, node);
 
-	/* 4. A reachable victim (--yes) is fenced before its slots go. */
-	if (a->failed[a->nfailed - 1].node.conn)
-	{
-		admin_failed_node *f = &a->failed[a->nfailed - 1];
-		pgmm_buf e;
-
-		pgmm_buf_init(&e);
-		if (fence_one(a, f, &e) == 0)
-		{
-			f->fence = ADMIN_FENCE_DONE;
-			fenced = 1;
-		}
-		else
-		{
-			f->fence = ADMIN_FENCE_FAILED;
-			set_note(f, pgmm_buf_str(&e));
-			admin_notice(a, "master %s could NOT be fenced: %s", node, pgmm_buf_str(&e));
-		}
-		pgmm_buf_free(&e);
-	}
+	/* 4. A reachable victim (--yes) is fenced before its slots go (every
+	 * write refused there: its tables are frozen in this catalog). */
+	fenced = fence_victim(a, 0);
 	/* 5. Survivors stop subscribing to it; their slots for it go. */
 	detach_failed(a, s.cluster_id);
 
@@ -1369,6 +1280,9 @@ pgmm_admin_failover(PGMMadmin *a, const char *node, const char *const *to, int n
 	if (admin_refresh_and_unfreeze(a) < 0)
 		goto out;
 	t_end = ha_now_ms();
+	/* ... and given the catalog after the unfreeze (PM001 from now on). */
+	if (fenced)
+		fenced = fence_victim(a, 1);
 	result = summary(a, &s, json, (double) (t_end - t0) / 1000.0, (double) (t_end - t_commit) / 1000.0, fenced);
 	if (result == NULL)
 		admin_seterr(a, "out of memory");

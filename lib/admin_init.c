@@ -448,6 +448,11 @@ pgmm_admin_uninstall(PGMMadmin *a)
 	pgmm_buf_reset(&a->err);
 	if (!admin_require_all(a))
 		return -1;
+	admin_fence_failed(a);  /* reaches the failed masters that answer */
+	/* Zero-loss mode first: no commit may wait for an apply worker that
+	 * is about to go. */
+	for (i = 0; i < a->nnodes; i++)
+		admin_durability_reset(a, i);
 	for (i = 0; i < a->nnodes; i++)
 		drop_subscriptions(a, i);
 	for (i = 0; i < a->nnodes; i++)

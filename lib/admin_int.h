@@ -58,6 +58,7 @@ struct pgmm_admin
 	int         nnodes;
 	admin_failed_node *failed;  /* masters marked failed, in catalog order */
 	int         nfailed;
+	int         fence_tried;    /* admin_fence_failed ran on this handle */
 	int         home;           /* index of the master we came in through */
 	char       *home_conninfo;  /* libpq part of the caller's conninfo */
 	pgmm_notice_fn notice;
@@ -276,6 +277,35 @@ int admin_ddl_check_body(const char *sql, pgmm_buf *err);
  * without tables goes with its shards. */
 void admin_build_drop_tables(admin_stmts *s, const char *const *schemas, const char *const *names, int n, int drop);
 
+/* ------------------------------------------------------------ admin_durability.c */
+
+enum { ADMIN_DURABILITY_OFF = 0, ADMIN_DURABILITY_ANY = 1, ADMIN_DURABILITY_ALL = 2 };
+
+typedef struct admin_durability
+{
+	int mode;       /* ADMIN_DURABILITY_* */
+	int n;          /* ANY n */
+} admin_durability;
+
+/* Parse "off", "any N" (1 <= N < nmasters) or "all" (nmasters >= 2),
+ * spaces and case ignored; 0 / -1 with a message in err. */
+int admin_durability_parse(const char *text, int nmasters, admin_durability *d, pgmm_buf *err);
+/* The catalog's spelling: "off", "any N", "all". */
+void admin_durability_text(const admin_durability *d, pgmm_buf *b);
+/* synchronous_standby_names for a master whose subscribers' apply workers
+ * are names[0..n): '' (nothing appended) for off or no subscriber,
+ * ANY min(N, n) ("a", "b") or FIRST n (...) for all. */
+void admin_build_standby_names(pgmm_buf *b, const admin_durability *d, const char *const *names, int n);
+/* Write synchronous_standby_names on every live master from the catalog's
+ * durability mode (pgmm.cluster.durability: 'off', 'any N', 'all') and the
+ * live masters' subscriptions (ALTER SYSTEM + pg_reload_conf, outside any
+ * transaction); a failed/dead master's subscriptions are left out so a
+ * commit never waits for it.  0 / -1. */
+int admin_durability_apply(PGMMadmin *a);
+/* uninstall: reset synchronous_standby_names on master i when the catalog
+ * there says durability is not off (best effort, a notice on failure). */
+void admin_durability_reset(PGMMadmin *a, int i);
+
 /* ------------------------------------------------------------ admin_report.c */
 
 typedef struct admin_master_report
@@ -288,6 +318,8 @@ typedef struct admin_master_report
 	char *version;
 	char *address;
 	char *error;        /* why it is down or unreadable; NULL when fine */
+	char *sync_names;   /* its synchronous_standby_names (durability); NULL unknown */
+	long  sync_waiting; /* sessions waiting for a subscriber to confirm a commit (SyncRep) */
 	/* a master the catalog marks failed (listed after the usable ones) */
 	int   failed;
 	long long failed_epoch;
@@ -355,6 +387,7 @@ typedef struct admin_report
 	admin_shard_count     *shards;   int nshards;
 	admin_sub_report      *subs;     int nsubs;
 	admin_prepared_report *prepared; int nprepared;
+	char                  *durability; /* the catalog's mode (home master); NULL unknown */
 } admin_report;
 
 void admin_report_free(admin_report *r);

@@ -31,7 +31,9 @@ admin_report_free(admin_report *r)
 		free(r->masters[i].version);
 		free(r->masters[i].address);
 		free(r->masters[i].error);
+		free(r->masters[i].sync_names);
 	}
+	free(r->durability);
 	for (i = 0; i < r->ntables; i++)
 	{
 		admin_table_report *t = &r->tables[i];
@@ -163,6 +165,9 @@ admin_report_json(const admin_report *r, pgmm_buf *out)
 		admin_json_str(out, m->address ? m->address : "");
 		pgmm_buf_append(out, ", \"error\": ");
 		admin_json_str(out, m->error);
+		pgmm_buf_append(out, ", \"sync_standby_names\": ");
+		admin_json_str(out, m->sync_names);
+		pgmm_buf_printf(out, ", \"sync_waiting\": %ld", m->sync_waiting);
 		pgmm_buf_append(out, ", \"prepared\": ");
 		pgmm_buf_init(&p);
 		prepared_on(r, i, &p);
@@ -178,7 +183,9 @@ admin_report_json(const admin_report *r, pgmm_buf *out)
 		}
 		pgmm_buf_append(out, "}");
 	}
-	pgmm_buf_append(out, "], \"tables\": [");
+	pgmm_buf_append(out, "], \"durability\": ");
+	admin_json_str(out, r->durability);
+	pgmm_buf_append(out, ", \"tables\": [");
 	for (i = 0; i < r->ntables; i++)
 	{
 		const admin_table_report *t = &r->tables[i];
@@ -325,8 +332,14 @@ admin_report_text(const admin_report *r, pgmm_buf *out)
 		prepared_on(r, i, &p);
 		if (p.len)
 			pgmm_buf_printf(out, "      unfinished two-phase transactions: %s (run `pgmm recover`)\n", pgmm_buf_str(&p));
+		if (m->sync_waiting > 0)
+			pgmm_buf_printf(out, "      %ld commit%s WAITING for a subscriber to confirm (synchronous_standby_names = %s)\n",
+			                m->sync_waiting, m->sync_waiting == 1 ? "" : "s", m->sync_names ? m->sync_names : "?");
 		pgmm_buf_free(&p);
 	}
+	pgmm_buf_printf(out, "durability: %s%s\n", r->durability ? r->durability : "unknown",
+	                r->durability && strcmp(r->durability, "off") == 0 ? " (commits wait for no other master)"
+	                : r->durability ? " (a commit is acknowledged once that many other masters have it)" : "");
 	if (nfailed)
 		pgmm_buf_printf(out, "failed masters: %d (out of every catalog change; their slots retired)\n", nfailed);
 	for (i = 0; i < r->nmasters; i++)
@@ -694,6 +707,8 @@ gather_status(PGMMadmin *a, admin_report *r)
 	PGresult *tables = NULL, *shards = NULL;
 	int i, k, broken = 0, rc = -1;
 
+	/* A failed master that answers again is fenced first. */
+	admin_fence_failed(a);
 	memset(r, 0, sizeof *r);
 	r->masters = calloc((size_t) (a->nnodes + a->nfailed) + 1, sizeof *r->masters);
 	r->subs = calloc((size_t) (a->nnodes * a->nnodes + 1), sizeof *r->subs);
@@ -715,12 +730,18 @@ gather_status(PGMMadmin *a, admin_report *r)
 		if (!master_up(a, i, m, &broken))
 			continue;
 		x = PQexec(a->nodes[i].conn,
-		           "SELECT (SELECT epoch FROM pgmm.cluster)::text, split_part(current_setting('server_version'), ' ', 1)");
+		           "SELECT (SELECT epoch FROM pgmm.cluster)::text, split_part(current_setting('server_version'), ' ', 1), "
+		           "(SELECT durability FROM pgmm.cluster), current_setting('synchronous_standby_names'), "
+		           "(SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE wait_event = 'SyncRep')::text");
 		if (x && PQresultStatus(x) == PGRES_TUPLES_OK)
 		{
 			m->up = 1;
 			m->epoch = dup_or_broken(PQgetvalue(x, 0, 0), &broken);
 			m->version = dup_or_broken(PQgetvalue(x, 0, 1), &broken);
+			if (i == a->home)
+				r->durability = dup_or_broken(PQgetvalue(x, 0, 2), &broken);
+			m->sync_names = dup_or_broken(PQgetvalue(x, 0, 3), &broken);
+			m->sync_waiting = atol(PQgetvalue(x, 0, 4));
 		}
 		else
 		{
@@ -866,6 +887,7 @@ pgmm_admin_recover(PGMMadmin *a, int *resolved)
 		*resolved = 0;
 	if (a == NULL || !a->ok)
 		return -1;
+	admin_fence_failed(a);
 	pgmm_buf_reset(&a->err);
 	/* Reach every master that is up; the prepared transactions whose
 	 * deciding master is up can be finished even with another one down. */
@@ -1180,6 +1202,7 @@ verify_run(PGMMadmin *a, int json, int *diverged)
 		*diverged = 0;
 	if (a == NULL || !a->ok)
 		return NULL;
+	admin_fence_failed(a);
 	pgmm_buf_reset(&a->err);
 	if (!admin_require_all(a))
 		return NULL;

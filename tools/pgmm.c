@@ -34,6 +34,7 @@ static const char usage_text[] =
 	"  pgmm [-d CONNINFO] rejoin NODE [--divergent-rows FILE]\n"
 	"                                bring a failed master back (owning nothing); its divergent rows go to FILE\n"
 	"  pgmm [-d CONNINFO] recover     finish two-phase commits a failure left open\n"
+	"  pgmm [-d CONNINFO] durability off | any N | all  commits wait for N (all) other masters\n"
 	"  pgmm [-d CONNINFO] failover NODE [--to NODE ...] [--yes] [--json]\n"
 	"                     the live masters take over the shards of NODE, which is down\n"
 	"                     (--yes: NODE still answers but is cut off; it is fenced)\n"
@@ -186,6 +187,7 @@ main(int argc, char **argv)
 	const char *command, *rows_file = NULL;
 	PGMMadmin *a;
 	int i = 1, rc = 0, catchup_ms = 0;
+	char mode[64] = "";
 
 	while (i < argc && argv[i][0] == '-')
 	{
@@ -243,7 +245,7 @@ main(int argc, char **argv)
 	    strcmp(command, "drop") != 0 && strcmp(command, "failover") != 0 &&
 	    strcmp(command, "status") != 0 && strcmp(command, "verify") != 0 && strcmp(command, "recover") != 0 &&
 	    strcmp(command, "uninstall") != 0 && strcmp(command, "repair") != 0 &&
-	    strcmp(command, "rejoin") != 0)
+	    strcmp(command, "rejoin") != 0 && strcmp(command, "durability") != 0)
 	{
 		fprintf(stderr, "pgmm: unknown command \"%s\"\n", command);
 		return usage(NULL);
@@ -269,6 +271,13 @@ main(int argc, char **argv)
 		return usage("reference needs TABLE");
 	if (strcmp(command, "drop") == 0 && argc - i < 1)
 		return usage("drop needs at least one TABLE");
+	if (strcmp(command, "durability") == 0)
+	{
+		/* "any N" as two words or one; the library checks the rest. */
+		if (argc - i < 1 || argc - i > 2)
+			return usage("durability takes off, any N or all");
+		snprintf(mode, sizeof mode, "%.40s%s%.20s", argv[i], argc - i == 2 ? " " : "", argc - i == 2 ? argv[i + 1] : "");
+	}
 	if (strcmp(command, "failover") == 0)
 	{
 		int k;
@@ -459,6 +468,8 @@ main(int argc, char **argv)
 	}
 	else if (strcmp(command, "uninstall") == 0)
 		rc = pgmm_admin_uninstall(a);
+	else if (strcmp(command, "durability") == 0)
+		rc = pgmm_admin_durability(a, mode);
 	else if (strcmp(command, "failover") == 0)
 	{
 		const char *node = argv[i];

@@ -18,7 +18,9 @@ CREATE TABLE pgmm.cluster (
   epoch bigint NOT NULL,
   stride integer NOT NULL CHECK (stride > 1),
   next_slot integer NOT NULL,
-  catalog_version integer NOT NULL
+  catalog_version integer NOT NULL,
+  -- zero-loss mode (`pgmm durability`): 'off', 'any N' or 'all'
+  durability text NOT NULL DEFAULT 'off' CHECK (durability ~ '^(off|all|any [1-9][0-9]*)$')
 );
 -- The masters.  conninfo never holds a password. slot: allocator offset
 -- (next_slot only grows, and a failed master keeps its row and slot, so a

@@ -1019,6 +1019,109 @@ START_TEST(test_json_reader_rejects)
 }
 END_TEST
 
+/* durability: what `pgmm durability` accepts, and what it refuses. */
+START_TEST(test_durability_parse)
+{
+	static const struct { const char *in; int nm; int ok, mode, n; } cases[] = {
+		{"off", 3, 1, ADMIN_DURABILITY_OFF, 0},
+		{"  OFF ", 3, 1, ADMIN_DURABILITY_OFF, 0},
+		{"all", 3, 1, ADMIN_DURABILITY_ALL, 0},
+		{"any 1", 3, 1, ADMIN_DURABILITY_ANY, 1},
+		{"ANY   2", 3, 1, ADMIN_DURABILITY_ANY, 2},
+		{"any 3", 3, 0, 0, 0},		/* N >= masters */
+		{"any 2", 2, 0, 0, 0},
+		{"any 0", 3, 0, 0, 0},
+		{"any -1", 3, 0, 0, 0},
+		{"any", 3, 0, 0, 0},
+		{"any x", 3, 0, 0, 0},
+		{"any 1 2", 3, 0, 0, 0},
+		{"any 1x", 3, 0, 0, 0},
+		{"any1", 3, 0, 0, 0},
+		{"offx", 3, 0, 0, 0},
+		{"off 1", 3, 0, 0, 0},
+		{"all please", 3, 0, 0, 0},
+		{"", 3, 0, 0, 0},
+		{"some", 3, 0, 0, 0},
+		{"all", 1, 0, 0, 0},		/* nobody to wait for */
+		{"any 99999999999999999999", 3, 0, 0, 0},
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof cases / sizeof cases[0]; k++)
+	{
+		admin_durability d;
+		pgmm_buf err;
+		int rc;
+
+		pgmm_buf_init(&err);
+		rc = admin_durability_parse(cases[k].in, cases[k].nm, &d, &err);
+		ck_assert_msg((rc == 0) == cases[k].ok, "\"%s\" (%d masters): rc %d, %s", cases[k].in, cases[k].nm, rc,
+		              pgmm_buf_str(&err));
+		if (cases[k].ok)
+		{
+			ck_assert_int_eq(d.mode, cases[k].mode);
+			ck_assert_int_eq(d.n, cases[k].n);
+			ck_assert_int_eq((int) err.len, 0);
+		}
+		else
+			ck_assert_msg(err.len > 0, "\"%s\": refused without a message", cases[k].in);
+		pgmm_buf_free(&err);
+	}
+	{
+		admin_durability d;
+		pgmm_buf err;
+
+		pgmm_buf_init(&err);
+		ck_assert_int_eq(admin_durability_parse(NULL, 3, &d, &err), -1);
+		pgmm_buf_reset(&err);
+		ck_assert_int_eq(admin_durability_parse("any 3", 3, &d, &err), -1);
+		ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&err), "less than the number of masters (3)"));
+		pgmm_buf_free(&err);
+	}
+}
+END_TEST
+
+START_TEST(test_standby_names)
+{
+	const char *two[] = {"pgmm_m1__m2", "pgmm_m1__m3"};
+	const char *odd[] = {"a\"b"};
+	admin_durability d;
+	pgmm_buf b;
+
+	pgmm_buf_init(&b);
+	d.mode = ADMIN_DURABILITY_OFF, d.n = 0;
+	admin_build_standby_names(&b, &d, two, 2);
+	ck_assert_str_eq(pgmm_buf_str(&b), "");
+	admin_durability_text(&d, &b);
+	ck_assert_str_eq(pgmm_buf_str(&b), "off");
+	pgmm_buf_reset(&b);
+	d.mode = ADMIN_DURABILITY_ANY, d.n = 1;
+	admin_build_standby_names(&b, &d, two, 2);
+	ck_assert_str_eq(pgmm_buf_str(&b), "ANY 1 (\"pgmm_m1__m2\", \"pgmm_m1__m3\")");
+	pgmm_buf_reset(&b);
+	admin_durability_text(&d, &b);
+	ck_assert_str_eq(pgmm_buf_str(&b), "any 1");
+	pgmm_buf_reset(&b);
+	/* a subscriber lost to a failover: ANY 2 of one is capped, never blocks */
+	d.n = 2;
+	admin_build_standby_names(&b, &d, two, 1);
+	ck_assert_str_eq(pgmm_buf_str(&b), "ANY 1 (\"pgmm_m1__m2\")");
+	pgmm_buf_reset(&b);
+	admin_build_standby_names(&b, &d, two, 0);
+	ck_assert_str_eq(pgmm_buf_str(&b), "");
+	d.mode = ADMIN_DURABILITY_ALL, d.n = 0;
+	admin_build_standby_names(&b, &d, two, 2);
+	ck_assert_str_eq(pgmm_buf_str(&b), "FIRST 2 (\"pgmm_m1__m2\", \"pgmm_m1__m3\")");
+	pgmm_buf_reset(&b);
+	admin_durability_text(&d, &b);
+	ck_assert_str_eq(pgmm_buf_str(&b), "all");
+	pgmm_buf_reset(&b);
+	admin_build_standby_names(&b, &d, odd, 1);
+	ck_assert_str_eq(pgmm_buf_str(&b), "FIRST 1 (\"a\"\"b\")");
+	pgmm_buf_free(&b);
+}
+END_TEST
+
 static Suite *
 admin_suite(void)
 {
@@ -1047,6 +1150,8 @@ admin_suite(void)
 	tcase_add_test(tc, test_equalize_builders);
 	tcase_add_test(tc, test_verify_diff);
 	tcase_add_test(tc, test_build_drop_tables);
+	tcase_add_test(tc, test_durability_parse);
+	tcase_add_test(tc, test_standby_names);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("status");
 	tcase_add_test(tc, test_status_json);
