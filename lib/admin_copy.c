@@ -928,6 +928,7 @@ typedef struct repair_tbl
 	int   frozen;
 	char *frozen_reason;
 	int   selected;
+	PGresult **sums;	/* per master: relation, rows, hash of each of its shards; NULL: every shard suspect */
 } repair_tbl;
 
 static const char repair_tables_sql[] =
@@ -936,12 +937,24 @@ static const char repair_shards_sql[] =
 	"SELECT s.remainder::text, s.owner FROM pgmm.shards s WHERE s.colocation::text = $1 ORDER BY s.remainder";
 
 static void
-repair_tbls_free(repair_tbl *t, int n)
+repair_sums_free(repair_tbl *t, int nnodes)
+{
+	int m;
+
+	for (m = 0; t->sums && m < nnodes; m++)
+		PQclear(t->sums[m]);
+	free(t->sums);
+	t->sums = NULL;
+}
+
+static void
+repair_tbls_free(repair_tbl *t, int n, int nnodes)
 {
 	int i;
 
 	for (i = 0; t && i < n; i++)
 	{
+		repair_sums_free(&t[i], nnodes);
 		free(t[i].schema);
 		free(t[i].name);
 		free(t[i].owner);
@@ -1008,6 +1021,70 @@ repair_where(const repair_tbl *t, int n, pgmm_buf *where, pgmm_buf *names)
 	return k;
 }
 
+/*
+ * Before the freeze: the checksum of every shard of table t on every
+ * master (rows, md5 of the sorted row hashes, as verify's), so that only
+ * the shards whose copies differ from their owner's somewhere are compared
+ * row by row while the table is frozen.  A shard found equal here needs no
+ * repair (rows still in flight arrive by replication).
+ */
+static int
+repair_checksums(PGMMadmin *a, repair_tbl *t)
+{
+	pgmm_buf sql;
+	int m, rc = 0;
+
+	t->sums = calloc((size_t) a->nnodes, sizeof(PGresult *));
+	if (t->sums == NULL)
+	{
+		admin_seterr(a, "out of memory");
+		return -1;
+	}
+	pgmm_buf_init(&sql);
+	pgmm_buf_append(&sql, "SELECT c.relname::text, g.n, g.h FROM (SELECT r.tableoid AS t, pg_catalog.count(*) AS n, "
+	                "pg_catalog.md5(pg_catalog.string_agg(" ADMIN_ROW_HASH ", '' ORDER BY " ADMIN_ROW_HASH ")) AS h "
+	                "FROM ");
+	pgmm_buf_ident(&sql, t->schema);
+	pgmm_buf_append(&sql, ".");
+	pgmm_buf_ident(&sql, t->name);
+	pgmm_buf_append(&sql, " AS r GROUP BY 1) AS g JOIN pg_catalog.pg_class c ON c.oid = g.t");
+	for (m = 0; m < a->nnodes && rc == 0; m++)
+		if ((t->sums[m] = admin_query(a, m, pgmm_buf_str(&sql), PGRES_TUPLES_OK)) == NULL)
+			rc = -1;
+	pgmm_buf_free(&sql);
+	if (rc < 0)
+		repair_sums_free(t, a->nnodes);
+	return rc;
+}
+
+/* Row of relation rel in a checksum result; -1 when it has no rows there. */
+static int
+sums_row(const PGresult *r, const char *rel)
+{
+	int i;
+
+	for (i = 0; r && i < PQntuples(r); i++)
+		if (strcmp(PQgetvalue(r, i, 0), rel) == 0)
+			return i;
+	return -1;
+}
+
+/* 1 when master m's copy of rel looked like owner o's before the freeze. */
+static int
+repair_looked_equal(const repair_tbl *t, int o, int m, const char *rel)
+{
+	int ro, rm;
+
+	if (t->sums == NULL)
+		return 0;
+	ro = sums_row(t->sums[o], rel);
+	rm = sums_row(t->sums[m], rel);
+	if (ro < 0 || rm < 0)
+		return ro == rm;
+	return strcmp(PQgetvalue(t->sums[o], ro, 1), PQgetvalue(t->sums[m], rm, 1)) == 0 &&
+		strcmp(PQgetvalue(t->sums[o], ro, 2), PQgetvalue(t->sums[m], rm, 2)) == 0;
+}
+
 typedef struct repair_totals
 {
 	long long *ins, *del, *upd;
@@ -1064,6 +1141,11 @@ repair_table(PGMMadmin *a, const repair_tbl *t, int dry_run, repair_totals *tot)
 
 			if (i == o)
 				continue;
+			if (repair_looked_equal(t, o, i, pgmm_buf_str(&rel)))
+			{
+				pgmm_buf_printf(&line, " %s identical;", a->nodes[i].name);
+				continue;
+			}
 			admin_diff_init(&d);
 			if (admin_equalize(a, o, i, t->schema, pgmm_buf_str(&rel), dry_run, &d) < 0)
 			{
@@ -1219,6 +1301,11 @@ pgmm_admin_repair(PGMMadmin *a, const char *const *tables, int ntables, int dry_
 		goto report;
 	}
 
+	/* Which shards differ at all (checksums, nothing frozen yet). */
+	for (i = 0; i < n; i++)
+		if (t[i].selected && repair_checksums(a, &t[i]) < 0)
+			goto done;
+
 	/* 2. Freeze them (writers through libpgmm pause on PM006), wait until
 	 * everything written before has been applied everywhere, so no row is
 	 * in flight; then the owners' copies are the truth to copy. */
@@ -1245,6 +1332,10 @@ pgmm_admin_repair(PGMMadmin *a, const char *const *tables, int ntables, int dry_
 					in = 1;
 			if (!in)
 				pgmm_buf_printf(&late, "%s%s.%s", late.len ? ", " : "", st.tschema[i], st.tname[i]);
+			/* its rows may have been written after the checksums: compare every shard */
+			for (k = 0; k < n; k++)
+				if (t[k].selected && strcmp(t[k].schema, st.tschema[i]) == 0 && strcmp(t[k].name, st.tname[i]) == 0)
+					repair_sums_free(&t[k], a->nnodes);
 		}
 	}
 
@@ -1321,7 +1412,7 @@ done:
 		pgmm_buf_free(&why);
 	}
 	PQclear(r);
-	repair_tbls_free(t, n);
+	repair_tbls_free(t, n, a->nnodes);
 	free(tot.ins);
 	free(tot.del);
 	free(tot.upd);
