@@ -292,7 +292,7 @@ PGMM_EXPORT char *pgmm_admin_repair(PGMMadmin *adm, const char *const *tables, i
 	int json, int *differing);
 /* Bring failed master node back as an active master that owns nothing:
  * fence it, write every row of its copies that is on no live master or
- * differs there to rows_file (NULL or "": pgmm-rejoin-NODE-epochE.jsonl in
+ * differs there to rows_file (NULL or "": pgmm-rejoin-NODE-epochE-TIME.jsonl in
  * the current directory; one JSON object a line: table, relation, kind
  * "extra" or "changed", key, row), empty its copies and copy them again
  * from the live owners (subscriptions WITH copy_data), subscribe the live

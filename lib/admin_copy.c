@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "admin_int.h"
@@ -1741,11 +1742,21 @@ pgmm_admin_rejoin(PGMMadmin *a, const char *node, const char *rows_file)
 	if (rows_file && *rows_file)
 		pgmm_buf_append(&file, rows_file);
 	else
-		pgmm_buf_printf(&file, "pgmm-rejoin-%s-epoch%lld.jsonl", node, epoch);
-	w.f = fopen(pgmm_buf_str(&file), "w");
+	{
+		time_t now = time(NULL);
+		struct tm tm;
+		char stamp[32];
+
+		gmtime_r(&now, &tm);
+		strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+		pgmm_buf_printf(&file, "pgmm-rejoin-%s-epoch%lld-%s.jsonl", node, epoch, stamp);
+	}
+	/* never over an existing file: it may hold an earlier attempt's rows */
+	w.f = fopen(pgmm_buf_str(&file), "wx");
 	if (w.f == NULL)
 	{
-		admin_seterr(a, "cannot write %s: %s; nothing was changed", pgmm_buf_str(&file), strerror(errno));
+		admin_seterr(a, "cannot create %s: %s%s; nothing was changed", pgmm_buf_str(&file), strerror(errno),
+		             errno == EEXIST ? " (it may hold the rows of an earlier rejoin: give another file)" : "");
 		goto done;
 	}
 	rels = admin_query(a, a->home, rejoin_rels_sql, PGRES_TUPLES_OK);
@@ -1871,7 +1882,10 @@ pgmm_admin_rejoin(PGMMadmin *a, const char *node, const char *rows_file)
 		pgmm_buf_reset(&sql);
 		admin_build_rejoin_subscription(&sql, a->nodes[i].name, node, pubconn[i], cluster_id,
 		                                a->nodes[v].server_version, 1);
-		if (admin_run(a, v, pgmm_buf_str(&sql)) < 0)
+		/* PostgreSQL 16+ warns that copy_data with origin = none might copy
+		 * rows of another origin: the owners' copies are what it wants */
+		if (admin_run(a, v, "SET client_min_messages = error") < 0 || admin_run(a, v, pgmm_buf_str(&sql)) < 0 ||
+		    admin_run(a, v, "SET client_min_messages = warning") < 0)
 			goto failed;
 		nsub++;
 	}

@@ -55,6 +55,15 @@ def test_rejoin_after_failover_with_fenced_writes(cluster, tmp_path):
         assert p.returncode == 2, p.stderr
         assert int(cl.sql(m1, "SELECT epoch FROM pgmm.cluster")) == epoch
 
+        # an existing file is never overwritten (it may hold an earlier attempt's rows)
+        taken = tmp_path / "taken.jsonl"
+        taken.write_text("keep me\n")
+        p = cl.pgmm("rejoin", victim, "--divergent-rows", str(taken), check=False)
+        assert p.returncode == 1 and "give another file" in p.stderr, p.stderr
+        assert taken.read_text() == "keep me\n"
+        assert int(cl.sql(m1, "SELECT epoch FROM pgmm.cluster")) == epoch
+        assert cl.sql(m1, "SELECT state FROM pgmm.nodes WHERE name = '%s'" % victim) == "failed"
+
         rows_file = str(tmp_path / "divergent.jsonl")
         p = cl.pgmm("rejoin", victim, "--divergent-rows", rows_file)
         print(p.stdout, p.stderr)
