@@ -425,9 +425,14 @@ admin_fence_failed(PGMMadmin *a)
 	PGresult *r;
 	int j;
 
-	if (a->fence_tried || a->nfailed == 0 || a->home < 0 || a->nodes[a->home].conn == NULL)
+	/* Once per handle, at its first use: a failover sets its victim aside
+	 * later, and that one is fenced (and its subscriptions dropped) only
+	 * after the change commits, by the failover itself. */
+	if (a->fence_tried)
 		return;
 	a->fence_tried = 1;
+	if (a->nfailed == 0 || a->home < 0 || a->nodes[a->home].conn == NULL)
+		return;
 	r = PQexec(a->nodes[a->home].conn, "SELECT cluster_id FROM pgmm.cluster");
 	if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
 		detach_failed(a, PQgetvalue(r, 0, 0));

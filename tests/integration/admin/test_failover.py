@@ -9,6 +9,7 @@ only changes this test's database.
 import json
 import os
 import signal
+import subprocess
 import time
 
 import pytest
@@ -219,6 +220,15 @@ def test_failed_master_that_comes_back_is_fenced(cluster):
         # the given master itself knows nothing yet: pgmm refuses to use it
         p = cl.pgmm("status", node=victim, check=False)
         assert p.returncode != 0 and "was failed over" in p.stderr, p.stderr
+        # something on it holds its catalog: fencing fails, status says STALE
+        cl.sql(victim, "BEGIN; LOCK TABLE pgmm.nodes IN SHARE MODE; PREPARE TRANSACTION 'fo_hold'")
+        st = cl.pgmm("status")
+        assert "STALE, not fenced: may accept writes" in st.stdout, st.stdout
+        assert "could NOT be fenced" in st.stderr, st.stderr
+        js = json.loads(cl.pgmm("status", "--json").stdout)
+        vm = [m for m in js["masters"] if m["name"] == victim][0]
+        assert vm["fenced"] is False and vm["fence"].startswith("STALE") and "lock" in vm["error"], vm
+        cl.sql(victim, "ROLLBACK PREPARED 'fo_hold'")
         st = cl.pgmm("status")
         assert "FENCED" in st.stdout, st.stdout
         assert "fenced" in st.stderr  # the notice of what was done
@@ -315,6 +325,26 @@ def test_failover_bad_input_changes_nothing(cluster):
         restart(cl, m2)
         unchanged(cl, [m1, m2], {"epochs": {n: before["epochs"][n] for n in (m1, m2)},
                                  "owners": before["owners"]})
+        # the catalog change itself fails (a session holds the cluster row on
+        # m2 past the lock timeout): rolled back, subscriptions given back
+        blocker = subprocess.Popen(["psql", "-X", "-q", "-d", cl.conninfo[m2] + " application_name=fo_blocker",
+                                    "-c", "BEGIN; SELECT * FROM pgmm.cluster FOR UPDATE; SELECT pg_sleep(60)"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_until(lambda: cl.sql(m2, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                          "'fo_blocker' AND wait_event = 'PgSleep'") == "1", what="the blocker")
+            p = pgmm("--lock-timeout", "1000", "-d", cl.conninfo[m1], "failover", victim, check=False)
+            assert p.returncode == 1 and "nothing was changed" in p.stderr and "fo_blocker" in p.stderr, p.stderr
+        finally:
+            blocker.kill()
+            blocker.wait()
+            cl.sql(m2, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'fo_blocker'")
+            wait_until(lambda: cl.sql(m2, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                          "'fo_blocker'") == "0", what="the blocker to go")
+        unchanged(cl, [m1, m2], {"epochs": {n: before["epochs"][n] for n in (m1, m2)},
+                                 "owners": before["owners"]})
+        for n in (m1, m2):
+            assert cl.sql(n, "SELECT subenabled FROM pg_subscription WHERE subname = 'pgmm_%s__%s'" % (victim, n)) == "t"
         # now it works, once
         cl.pgmm("failover", victim)
         after = epochs(cl, [m1, m2])
