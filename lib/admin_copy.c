@@ -1795,7 +1795,12 @@ pgmm_admin_rejoin(PGMMadmin *a, const char *node, const char *rows_file)
 		pgmm_buf_free(&tq);
 		pgmm_buf_free(&rq);
 		if (rc < 0)
+		{
+			pgmm_buf_printf(&a->err, " (comparing %s's copy of %s.%s with its owner's); nothing was changed (a table "
+			                "created or altered while %s was failed must first get the same definition there)",
+			                node, schema, rel, node);
 			goto done;
+		}
 	}
 	if (w.werr || fflush(w.f) != 0 || fsync(fileno(w.f)) != 0)
 	{
