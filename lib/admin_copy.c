@@ -876,27 +876,30 @@ repair_behind(PGMMadmin *a, int pub, int sub, const char *name, void *arg)
 	found = stall_peek(a, pub, pgmm_buf_str(&slot), pgmm_buf_str(&origin), st, &xid, &lsn, &what);
 	if (found < 0)
 		goto done;
+	if (found == 0)
+	{
+		/* failing, but not on a transaction of the stream: skipping cannot help */
+		admin_seterr(a, "master %s: subscription %s from %s keeps failing, but no transaction past its position "
+		             "(%s) is waiting in slot %s: the cause is not a row (see master %s's server log)",
+		             a->nodes[sub].name, name, a->nodes[pub].name, pgmm_buf_str(&origin), pgmm_buf_str(&slot),
+		             a->nodes[sub].name);
+		goto done;
+	}
 	pgmm_buf_reset(&sql);
 	pgmm_buf_append(&sql, "ALTER SUBSCRIPTION ");
 	pgmm_buf_ident(&sql, name);
-	if (found)
-	{
-		pgmm_buf_append(&sql, " SKIP (lsn = ");
-		pgmm_buf_literal(&sql, pgmm_buf_str(&lsn));
-		pgmm_buf_append(&sql, "); ALTER SUBSCRIPTION ");
-		pgmm_buf_ident(&sql, name);
-	}
+	pgmm_buf_append(&sql, " SKIP (lsn = ");
+	pgmm_buf_literal(&sql, pgmm_buf_str(&lsn));
+	pgmm_buf_append(&sql, "); ALTER SUBSCRIPTION ");
+	pgmm_buf_ident(&sql, name);
 	pgmm_buf_append(&sql, " ENABLE");
 	if (admin_run(a, sub, pgmm_buf_str(&sql)) < 0)
 		goto done;
 	disabled = 0;
-	if (found)
-	{
-		stall_record(st, a, pub, sub, name, pgmm_buf_str(&xid), pgmm_buf_str(&lsn), pgmm_buf_str(&what), 1);
-		admin_notice(a, "master %s: subscription %s from %s was stalled; skipped transaction %s finished at %s (%s)",
-		             a->nodes[sub].name, name, a->nodes[pub].name, pgmm_buf_str(&xid), pgmm_buf_str(&lsn),
-		             pgmm_buf_str(&what));
-	}
+	stall_record(st, a, pub, sub, name, pgmm_buf_str(&xid), pgmm_buf_str(&lsn), pgmm_buf_str(&what), 1);
+	admin_notice(a, "master %s: subscription %s from %s was stalled; skipped transaction %s finished at %s (%s)",
+	             a->nodes[sub].name, name, a->nodes[pub].name, pgmm_buf_str(&xid), pgmm_buf_str(&lsn),
+	             pgmm_buf_str(&what));
 	/* look at its errors afresh: the next failure (if any) is a new stall */
 	st->errors0[k] = -1;
 	rc = 1;
