@@ -353,6 +353,17 @@ START_TEST(test_build_subscription)
 	pgmm_buf_reset(&b);
 	admin_build_sub_name(&b, "m1", "m3");
 	ck_assert_str_eq(pgmm_buf_str(&b), "pgmm_m1__m3");
+	/* rejoin: the same, the publisher's rows copied first (only the option
+	 * changes, not a look-alike in the conninfo) */
+	pgmm_buf_reset(&b);
+	admin_build_rejoin_subscription(&b, "a", "b", "host=x application_name=copy_data", "ffffffff00", 170000, 1);
+	ck_assert_str_eq(pgmm_buf_str(&b),
+	                 "CREATE SUBSCRIPTION pgmm_a__b CONNECTION 'host=x application_name=copy_data' PUBLICATION "
+	                 PGMM_PUBLICATION " WITH (copy_data = true, slot_name = 'pgmm_ffffffff_a__b', origin = none)");
+	pgmm_buf_reset(&b);
+	admin_build_rejoin_subscription(&b, "a", "b", "host=x", "ffffffff00", 150000, 0);
+	ck_assert_str_eq(pgmm_buf_str(&b), "CREATE SUBSCRIPTION pgmm_a__b CONNECTION 'host=x' PUBLICATION "
+	                 PGMM_PUBLICATION " WITH (copy_data = false, slot_name = 'pgmm_ffffffff_a__b')");
 	pgmm_buf_free(&b);
 }
 END_TEST
