@@ -1477,7 +1477,15 @@ admin_build_rejoin_subscription(pgmm_buf *b, const char *publisher, const char *
 	pgmm_buf_init(&s);
 	admin_build_subscription(&s, publisher, subscriber, publisher_conninfo, cluster_id, subscriber_version);
 	p = pgmm_buf_str(&s);
-	q = copy_data ? strstr(p, "copy_data = false") : NULL;
+	/* the option is the last occurrence: the conninfo literal comes before it */
+	q = NULL;
+	if (copy_data)
+	{
+		const char *x;
+
+		for (x = strstr(p, "copy_data = false"); x; x = strstr(x + 1, "copy_data = false"))
+			q = x;
+	}
 	if (q)
 	{
 		pgmm_buf_append_len(b, p, (size_t) (q - p));

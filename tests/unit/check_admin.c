@@ -356,9 +356,11 @@ START_TEST(test_build_subscription)
 	/* rejoin: the same, the publisher's rows copied first (only the option
 	 * changes, not a look-alike in the conninfo) */
 	pgmm_buf_reset(&b);
-	admin_build_rejoin_subscription(&b, "a", "b", "host=x application_name=copy_data", "ffffffff00", 170000, 1);
+	admin_build_rejoin_subscription(&b, "a", "b", "host=x application_name='copy_data = false'", "ffffffff00",
+	                                170000, 1);
 	ck_assert_str_eq(pgmm_buf_str(&b),
-	                 "CREATE SUBSCRIPTION pgmm_a__b CONNECTION 'host=x application_name=copy_data' PUBLICATION "
+	                 "CREATE SUBSCRIPTION pgmm_a__b CONNECTION 'host=x application_name=''copy_data = false''' "
+	                 "PUBLICATION "
 	                 PGMM_PUBLICATION " WITH (copy_data = true, slot_name = 'pgmm_ffffffff_a__b', origin = none)");
 	pgmm_buf_reset(&b);
 	admin_build_rejoin_subscription(&b, "a", "b", "host=x", "ffffffff00", 150000, 0);
