@@ -217,15 +217,22 @@ disable_subscriptions(PGconn *conn, pgmm_buf *err)
  * is overwritten anyway).  0 / -1 with err set.
  */
 static int
-fence_one(PGMMadmin *a, admin_failed_node *f, pgmm_buf *err)
+fence_one(PGMMadmin *a, admin_failed_node *f, PGconn *use, pgmm_buf *err)
 {
-	PGconn *c = f->node.conn;
+	PGconn *c = use ? use : f->node.conn;
+	/* use may hold the failed master's writes off in an open transaction
+	 * (failover --yes): the fence then commits in that transaction. */
+	int held = PQtransactionStatus(c) == PQTRANS_INTRANS;
 	PGresult *cat = NULL, *mine = NULL, *prep = NULL;
 	const char *json[5];
 	const char *param[1];
 	char set[64];
 	int k, rc = -1, already;
 
+	/* Its synchronous_standby_names may still name subscribers that are
+	 * gone (zero-loss mode): pgmm's own commits there must not wait. */
+	if (fence_exec(c, "SET synchronous_commit = local", NULL, err) < 0)
+		goto out;
 	cat = PQexec(a->nodes[a->home].conn, fence_read_catalog);
 	if (cat == NULL || PQresultStatus(cat) != PGRES_TUPLES_OK || PQntuples(cat) != 1)
 	{
@@ -250,7 +257,7 @@ fence_one(PGMMadmin *a, admin_failed_node *f, pgmm_buf *err)
 		goto out;
 	}
 	already = strcmp(PQgetvalue(mine, 0, 1), PQgetvalue(cat, 0, 6)) == 0 && strcmp(PQgetvalue(mine, 0, 3), "failed") == 0;
-	if (!already)
+	if (!already && !held)
 	{
 		prep = PQexec(c, "SELECT gid FROM pg_catalog.pg_prepared_xacts WHERE gid LIKE 'pgmm:c:%' "
 		              "AND database = current_database()");
@@ -264,11 +271,14 @@ fence_one(PGMMadmin *a, admin_failed_node *f, pgmm_buf *err)
 			PQclear(PQexec(c, pgmm_buf_str(&sql)));
 			pgmm_buf_free(&sql);
 		}
-		snprintf(set, sizeof set, "SET lock_timeout = %d", FENCE_LOCK_TIMEOUT_MS);
+	}
+	if (!already)
+	{
+		snprintf(set, sizeof set, "SET %s lock_timeout = %d", held ? "LOCAL" : "SESSION", FENCE_LOCK_TIMEOUT_MS);
 		for (k = 0; k < 5; k++)
 			json[k] = PQgetvalue(cat, 0, k);
-		if (fence_exec(c, set, NULL, err) < 0 || fence_exec(c, "BEGIN", NULL, err) < 0)
-			goto out;
+		if (fence_exec(c, set, NULL, err) < 0 || (!held && fence_exec(c, "BEGIN", NULL, err) < 0))
+			goto rollback;
 		for (k = 0; k < (int) (sizeof fence_write_catalog / sizeof *fence_write_catalog); k++)
 			if (fence_exec(c, fence_write_catalog[k], k ? json + k - 1 : NULL, err) < 0)
 				goto rollback;
@@ -288,6 +298,8 @@ fence_one(PGMMadmin *a, admin_failed_node *f, pgmm_buf *err)
 		if (fence_exec(c, admin_sql_sync_local, NULL, err) < 0 || fence_exec(c, "COMMIT", NULL, err) < 0)
 			goto rollback;
 	}
+	if (held && PQtransactionStatus(c) == PQTRANS_INTRANS && fence_exec(c, "COMMIT", NULL, err) < 0)
+		goto rollback;
 	if (disable_subscriptions(c, err) < 0)
 		goto out;
 	f->fenced_now = !already;
@@ -458,7 +470,7 @@ admin_fence_failed(PGMMadmin *a)
 		else
 		{
 			f->node.server_version = PQserverVersion(f->node.conn);
-			if (fence_one(a, f, &err) == 0)
+			if (fence_one(a, f, NULL, &err) == 0)
 			{
 				f->fence = ADMIN_FENCE_DONE;
 				set_note(f, NULL);
@@ -700,6 +712,20 @@ failover_body(PGMMadmin *a, void *arg)
 
 	admin_stmts_init(&st);
 	pgmm_buf_init(&b);
+	/* First the tables themselves (ONLY: not their shards, which
+	 * replication writes into), in name order on every master: a writer
+	 * through the table then waits before it holds any shard, instead of
+	 * holding one that sync_local's guards need while sync_local's new key
+	 * DEFAULT waits for its hold on the table (a deadlock). */
+	pgmm_buf_append(&b, "DO $pgmm$ DECLARE t record; BEGIN FOR t IN SELECT schema_name, table_name FROM pgmm.tables "
+	                "WHERE (kind = 'distributed' AND colocation IN (SELECT colocation FROM pgmm.shards WHERE owner = ");
+	pgmm_buf_literal(&b, s->victim);
+	pgmm_buf_append(&b, ")) OR (kind = 'reference' AND owner = ");
+	pgmm_buf_literal(&b, s->victim);
+	pgmm_buf_append(&b, ") ORDER BY 1, 2 LOOP EXECUTE pg_catalog.format('LOCK TABLE ONLY %I.%I IN ACCESS EXCLUSIVE MODE', "
+	                "t.schema_name, t.table_name); END LOOP; END $pgmm$");
+	admin_stmts_add(&st, pgmm_buf_str(&b));
+	pgmm_buf_reset(&b);
 	/* Freeze every table whose shards change publisher (until every
 	 * subscriber refreshed), before the reference owner changes. */
 	pgmm_buf_append(&b, "UPDATE pgmm.tables SET frozen = true, frozen_reason = ");
@@ -896,10 +922,104 @@ out:
 	return rc;
 }
 
+/*
+ * failover --yes of a master that answers: hold off writes to the tables
+ * of its shards and its reference tables (EXCLUSIVE locks, taken on conn in a transaction
+ * kept open until the fence commits in it), then let every survivor apply
+ * what it wrote before (bounded): a failover of a live master then loses
+ * nothing it acknowledged.  0 / -1 (error set: the locks were not had).
+ */
+static int
+hold_writes(PGMMadmin *a, int v, PGconn *conn)
+{
+	const char *param[1] = {a->nodes[v].name};
+	PGresult *r;
+	pgmm_buf sql;
+	char set[64];
+	long long deadline;
+	char *target = NULL;
+	int k, i, rc = -1;
+
+	/* The whole partitioned tables (LOCK takes their partitions too): a
+	 * writer waits at the table, before it holds any shard, so it never
+	 * deadlocks with the fence that later changes the table's DEFAULT. */
+	r = admin_query_params(a, a->home,
+	                       "SELECT pg_catalog.format('%I.%I', t.schema_name, t.table_name) FROM pgmm.tables t "
+	                       "WHERE (t.kind = 'distributed' AND t.colocation IN (SELECT s.colocation FROM pgmm.shards s "
+	                       "WHERE s.owner = $1)) OR (t.kind = 'reference' AND t.owner = $1) ORDER BY 1", 1, param);
+	if (r == NULL)
+		return -1;
+	pgmm_buf_init(&sql);
+	snprintf(set, sizeof set, "SET LOCAL lock_timeout = %d", a->lock_timeout_ms);
+	if (fence_exec(conn, "BEGIN", NULL, &a->err) < 0 || fence_exec(conn, set, NULL, &a->err) < 0)
+		goto out;
+	if (PQntuples(r) > 0)
+	{
+		pgmm_buf_append(&sql, "LOCK TABLE ");
+		for (k = 0; k < PQntuples(r); k++)
+			pgmm_buf_printf(&sql, "%s%s", k ? ", " : "", PQgetvalue(r, k, 0));
+		pgmm_buf_append(&sql, " IN EXCLUSIVE MODE");
+		if (fence_exec(conn, pgmm_buf_str(&sql), NULL, &a->err) < 0)
+			goto out;
+	}
+	PQclear(r);
+	r = PQexec(conn, "SELECT pg_catalog.pg_current_wal_lsn()::text");
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK || (target = strdup(PQgetvalue(r, 0, 0))) == NULL)
+	{
+		pgmm_buf_append_pqerror(&a->err, r, conn);
+		goto out;
+	}
+	admin_notice(a, "%s answers (--yes): writes to its shards held; waiting for the others to apply its WAL up to %s",
+	             a->nodes[v].name, target);
+	deadline = ha_now_ms() + (a->catchup_wait_ms > 0 ? a->catchup_wait_ms : 30000);
+	for (i = 0; i < a->nnodes; i++)
+	{
+		pgmm_buf sub;
+		const char *vals[2];
+
+		if (i == v)
+			continue;
+		pgmm_buf_init(&sub);
+		admin_build_sub_name(&sub, a->nodes[v].name, a->nodes[i].name);
+		vals[0] = pgmm_buf_str(&sub);
+		vals[1] = target;
+		for (;;)
+		{
+			PGresult *x = admin_query_params(a, i,
+				"SELECT coalesce(GREATEST((SELECT w.latest_end_lsn FROM pg_catalog.pg_stat_subscription w "
+				"WHERE w.subid = s.oid AND w.relid IS NULL), (SELECT o.remote_lsn FROM "
+				"pg_catalog.pg_replication_origin_status o WHERE o.external_id = 'pg_' || s.oid::text)) "
+				">= $2::pg_catalog.pg_lsn, false)::text FROM pg_catalog.pg_subscription s WHERE s.subname = $1 "
+				"AND s.subenabled AND s.subdbid = (SELECT d.oid FROM pg_catalog.pg_database d "
+				"WHERE d.datname = pg_catalog.current_database())", 2, vals);
+			int done = x == NULL || PQntuples(x) == 0 || PQgetvalue(x, 0, 0)[0] == 't';
+
+			PQclear(x);
+			if (done)
+				break;
+			if (ha_now_ms() > deadline)
+			{
+				admin_notice(a, "%s has not applied all of %s's WAL in time: the failover goes on from the "
+				             "survivor that got furthest", a->nodes[i].name, a->nodes[v].name);
+				break;
+			}
+			ha_sleep_ms(20);
+		}
+		pgmm_buf_free(&sub);
+	}
+	pgmm_buf_reset(&a->err);
+	rc = 0;
+out:
+	PQclear(r);
+	free(target);
+	pgmm_buf_free(&sql);
+	return rc;
+}
+
 /* Fence the master failover just set aside, when it answers (--yes); 1
  * fenced, 0 not (unreachable, or it failed: said in a notice). */
 static int
-fence_victim(PGMMadmin *a, int again)
+fence_victim(PGMMadmin *a, int again, PGconn *hold)
 {
 	admin_failed_node *f = &a->failed[a->nfailed - 1];
 	pgmm_buf e;
@@ -908,7 +1028,7 @@ fence_victim(PGMMadmin *a, int again)
 	if (f->node.conn == NULL)
 		return 0;
 	pgmm_buf_init(&e);
-	ok = fence_one(a, f, &e) == 0;
+	ok = fence_one(a, f, hold, &e) == 0;
 	if (ok)
 	{
 		f->fence = ADMIN_FENCE_DONE;
@@ -1013,6 +1133,8 @@ pgmm_admin_failover(PGMMadmin *a, const char *node, const char *const *to, int n
 	long long t0 = ha_now_ms(), t_commit = 0, t_end;
 	int v, i, k, fenced = 0, aside = 0;
 	char *result = NULL;
+	PGconn *hold = NULL;        /* --yes: the transaction holding the victim's writes off */
+	int relaxed = 0;            /* zero-loss waits taken off for the catalog change */
 	PGresult *r;
 
 	if (a == NULL || !a->ok)
@@ -1175,6 +1297,21 @@ pgmm_admin_failover(PGMMadmin *a, const char *node, const char *const *to, int n
 		admin_seterr(a, "out of memory");
 		goto fail_early;
 	}
+	/* A master that answers (--yes) keeps its writes off from here until
+	 * it is fenced, and the others catch up with it first. */
+	if (a->nodes[v].conn)
+	{
+		pgmm_buf ignore;
+
+		pgmm_buf_init(&ignore);
+		hold = admin_connect_node_timeout(node, a->nodes[v].conninfo, FENCE_CONNECT_TIMEOUT, &ignore);
+		pgmm_buf_free(&ignore);
+		if (hold && hold_writes(a, v, hold) < 0)
+		{
+			pgmm_buf_printf(&a->err, " (holding off %s's writes)", node);
+			goto fail_early;
+		}
+	}
 	/* From here on the victim is out of the node set: every statement and
 	 * the catalog change run among the survivors. */
 	{
@@ -1261,7 +1398,24 @@ pgmm_admin_failover(PGMMadmin *a, const char *node, const char *const *to, int n
 		             s.nrels, node, a->nodes[s.src].name, s.eq_rows[i]);
 	}
 
-	/* 3. One catalog change among the survivors. */
+	/* 3. One catalog change among the survivors.  In zero-loss mode the
+	 * survivors' commits stop waiting for each other until the unfreeze:
+	 * the change locks the shards on every survivor, so a survivor's apply
+	 * worker would wait for it, a commit on another survivor for that
+	 * worker, and the change there for that commit's locks (a deadlock
+	 * only the lock timeout breaks).  Commits acknowledged in those
+	 * milliseconds are on one master only. */
+	r = admin_query(a, a->home, "SELECT durability FROM pgmm.cluster", PGRES_TUPLES_OK);
+	if (r == NULL)
+		goto fail;
+	relaxed = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "off") != 0;
+	PQclear(r);
+	if (relaxed)
+	{
+		for (i = 0; i < a->nnodes; i++)
+			admin_durability_reset(a, i);
+		admin_notice(a, "durability: commits wait for no other master until the failover is done");
+	}
 	if (admin_catalog_change(a, failover_body, &s) < 0)
 	{
 		/* ABORTED: nothing changed; IN DOUBT: `recover` finishes it. */
@@ -1277,7 +1431,12 @@ pgmm_admin_failover(PGMMadmin *a, const char *node, const char *const *to, int n
 
 	/* 4. A reachable victim (--yes) is fenced before its slots go (every
 	 * write refused there: its tables are frozen in this catalog). */
-	fenced = fence_victim(a, 0);
+	fenced = fence_victim(a, 0, hold);
+	if (hold)
+	{
+		PQfinish(hold);
+		hold = NULL;
+	}
 	/* 5. Survivors stop subscribing to it; their slots for it go. */
 	detach_failed(a, s.cluster_id);
 
@@ -1287,7 +1446,7 @@ pgmm_admin_failover(PGMMadmin *a, const char *node, const char *const *to, int n
 	t_end = ha_now_ms();
 	/* ... and given the catalog after the unfreeze (PM001 from now on). */
 	if (fenced)
-		fenced = fence_victim(a, 1);
+		fenced = fence_victim(a, 1, NULL);
 	result = summary(a, &s, json, (double) (t_end - t0) / 1000.0, (double) (t_end - t_commit) / 1000.0, fenced);
 	if (result == NULL)
 		admin_seterr(a, "out of memory");
@@ -1301,6 +1460,22 @@ fail_early:
 	if (strstr(pgmm_buf_str(&a->err), "nothing was changed") == NULL)
 		pgmm_buf_append(&a->err, "; nothing was changed in the catalog");
 out:
+	if (hold)
+		PQfinish(hold);     /* not fenced: its writes resume */
+	if (relaxed)
+	{
+		pgmm_buf keep;
+
+		pgmm_buf_init(&keep);
+		pgmm_buf_append(&keep, pgmm_buf_str(&a->err));
+		if (admin_durability_apply(a) < 0)
+			admin_notice(a, "durability could not be set again on the survivors (`pgmm durability` sets it): %s",
+			             pgmm_buf_str(&a->err));
+		else
+			admin_notice(a, "durability: commits wait for the other masters again");
+		admin_seterr(a, "%s", pgmm_buf_str(&keep));
+		pgmm_buf_free(&keep);
+	}
 	fo_free(&s, a->nnodes + 1);
 	return result;
 }

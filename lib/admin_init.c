@@ -466,6 +466,22 @@ pgmm_admin_uninstall(PGMMadmin *a)
 			admin_notice(a, "failed master %s is unreachable: pgmm is left on it", a->failed[i].node.name);
 			continue;
 		}
+		{
+			/* Zero-loss mode left on it would make every commit there
+			 * wait for subscribers that are gone. */
+			PGconn *fc = a->failed[i].node.conn;
+			PGresult *r;
+
+			PQclear(PQexec(fc, "SET synchronous_commit = local"));
+			r = PQexec(fc, "SELECT durability FROM pgmm.cluster");
+			if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+			    strcmp(PQgetvalue(r, 0, 0), "off") != 0)
+			{
+				PQclear(PQexec(fc, "ALTER SYSTEM RESET synchronous_standby_names"));
+				PQclear(PQexec(fc, "SELECT pg_catalog.pg_reload_conf()"));
+			}
+			PQclear(r);
+		}
 		drop_subscriptions_on(a, &a->failed[i].node);
 		drop_server_side_on(&a->failed[i].node);
 		PQclear(PQexec(a->failed[i].node.conn, "SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM "

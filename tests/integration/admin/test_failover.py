@@ -265,8 +265,27 @@ def test_failover_yes_of_a_reachable_master_fences_it(cluster):
     m1, m2, victim = cl.names[0], cl.names[1], cl.names[2]
     make_cluster(cl, victim)
     before = owners(cl, m1)
+    # a plain-SQL writer on the victim commits row after row until refused
+    writer = subprocess.Popen(["psql", "-X", "-q", "-d", cl.conninfo[victim], "-c",
+                               "DO $$ BEGIN FOR i IN 1..1000000 LOOP INSERT INTO items (v) VALUES ('loop'); "
+                               "COMMIT; END LOOP; END $$"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True)
+    wait_until(lambda: int(cl.sql(victim, "SELECT count(*) FROM items WHERE v = 'loop'")) > 200,
+               what="the writer to write")
     p = cl.pgmm("failover", victim, "--yes", "--to", m2)
     assert "and it is fenced" in p.stdout, p.stdout
+    assert "writes to its shards held" in p.stderr, p.stderr
+    _, err = writer.communicate(timeout=60)
+    # refused by the fence: the guards, the freeze, or the key DEFAULT of a
+    # master that owns nothing
+    assert writer.returncode != 0 and ("refused" in err or "owns no shard" in err), err
+    assert "deadlock" not in err, err
+    # every row the victim acknowledged is on the survivors: it was not
+    # accepting writes between the survivors' catch-up and its fence
+    acked = cl.sql(victim, "SELECT count(*) FROM items WHERE v = 'loop'")
+    assert int(acked) > 200
+    for n in (m1, m2):
+        assert cl.sql(n, "SELECT count(*) FROM items WHERE v = 'loop'") == acked, n
     after = owners(cl, m1)
     # --to m2: every shard of the victim went to m2, the others stayed
     assert after == {k: (m2 if o == victim else o) for k, o in before.items()}
