@@ -290,6 +290,16 @@ PGMM_EXPORT char *pgmm_admin_verify_json(PGMMadmin *adm, int json, int *diverged
  * dry run, stalled subscriptions); NULL on failure. */
 PGMM_EXPORT char *pgmm_admin_repair(PGMMadmin *adm, const char *const *tables, int ntables, int dry_run,
 	int json, int *differing);
+/* Bring failed master node back as an active master that owns nothing:
+ * fence it, write every row of its copies that is on no live master or
+ * differs there to rows_file (NULL or "": pgmm-rejoin-NODE-epochE-TIME.jsonl in
+ * the current directory; one JSON object a line: table, relation, kind
+ * "extra" or "changed", key, row), empty its copies and copy them again
+ * from the live owners (subscriptions WITH copy_data), subscribe the live
+ * masters to it, and mark it active with a new allocator slot in one
+ * catalog change.  A malloc'd report, NULL on failure (a node that never
+ * failed, unknown, unreachable...). */
+PGMM_EXPORT char *pgmm_admin_rejoin(PGMMadmin *adm, const char *node, const char *rows_file);
 /* Remove pgmm from every reachable master: subscriptions, publication and
  * catalog (tables and their rows stay). */
 PGMM_EXPORT int pgmm_admin_uninstall(PGMMadmin *adm) PGMM_WARN_UNUSED;

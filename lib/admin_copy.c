@@ -29,9 +29,12 @@
  * whole row: a differing row's copies are all deleted on the destination
  * and the source's copies inserted, so duplicates come out right too.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "admin_int.h"
 
@@ -132,7 +135,9 @@ void
 admin_build_equalize_fetch(pgmm_buf *b, const char *rel, const char *const *keys,
                            const char *const *types, int nkeys)
 {
-	pgmm_buf_printf(b, "SELECT ROW(r.*)::text FROM ONLY %s AS r ", rel);
+	pgmm_buf_append(b, "SELECT ROW(r.*)::text, ");
+	admin_build_key_text(b, keys, nkeys);
+	pgmm_buf_printf(b, " FROM ONLY %s AS r ", rel);
 	if (nkeys <= 0)
 	{
 		pgmm_buf_append(b, "WHERE ROW(r.*)::text = ANY ($1::text[])");
@@ -235,6 +240,8 @@ typedef struct eq_batch
 	int    ncols;
 	int    n;
 	char **vals;	/* n * ncols */
+	char **keys;	/* n: key text */
+	char  *kinds;	/* n: 'm' missing, 'e' extra, 'c' changed */
 } eq_batch;
 
 static void
@@ -244,6 +251,8 @@ eq_batch_clear(eq_batch *b)
 
 	for (i = 0; i < b->n * b->ncols; i++)
 		free(b->vals[i]);
+	for (i = 0; i < b->n; i++)
+		free(b->keys[i]);
 	b->n = 0;
 }
 
@@ -255,6 +264,9 @@ typedef struct eq_ctx
 	char       *fetch_sql;
 	char       *delete_sql;
 	char       *insert_sql;
+	int         dry_run;
+	admin_row_fn fn;
+	void       *fn_arg;
 } eq_ctx;
 
 /* Mend one batch on dst: the source's rows of those keys replace dst's. */
@@ -281,6 +293,29 @@ eq_apply(eq_ctx *c, eq_batch *b)
 		if (!pgmm_buf_ok(&arr[k]))
 			goto oom;
 		params[k] = pgmm_buf_str(&arr[k]);
+	}
+	if (c->fn)
+	{
+		/* dst's own rows of those keys, for the caller to keep */
+		r = admin_query_params(c->a, c->dst, c->fetch_sql, b->ncols, params);
+		if (r == NULL)
+			goto done;
+		for (j = 0; j < PQntuples(r); j++)
+		{
+			int e;
+
+			for (e = 0; e < b->n; e++)
+				if (strcmp(b->keys[e], PQgetvalue(r, j, 1)) == 0)
+					break;
+			if (e < b->n && b->kinds[e] != 'm')
+				c->fn(c->fn_arg, b->kinds[e] == 'e' ? "extra" : "changed", b->keys[e], PQgetvalue(r, j, 0));
+		}
+		PQclear(r);
+	}
+	if (c->dry_run)
+	{
+		rc = 0;
+		goto done;
 	}
 	got = admin_query_params(c->a, c->src, c->fetch_sql, b->ncols, params);
 	if (got == NULL)
@@ -361,6 +396,13 @@ int
 admin_equalize(PGMMadmin *a, int src, int dst, const char *schema, const char *rel,
                int dry_run, admin_diff *d)
 {
+	return admin_equalize_rows(a, src, dst, schema, rel, dry_run, d, NULL, NULL);
+}
+
+int
+admin_equalize_rows(PGMMadmin *a, int src, int dst, const char *schema, const char *rel,
+                    int dry_run, admin_diff *d, admin_row_fn fn, void *fn_arg)
+{
 	pgmm_buf qual, rows_sql, fetch, del, ins, last;
 	PGresult *pk = NULL, *cols = NULL, *r;
 	const char **keys = NULL, **types = NULL, **colnames = NULL;
@@ -439,8 +481,10 @@ admin_equalize(PGMMadmin *a, int src, int dst, const char *schema, const char *r
 	admin_build_equalize_insert(&ins, qv[0], colnames, PQntuples(cols));
 	batch.ncols = nkeys > 0 ? nkeys : 1;
 	batch.vals = calloc((size_t) EQ_BATCH * (size_t) batch.ncols, sizeof(char *));
+	batch.keys = calloc((size_t) EQ_BATCH, sizeof(char *));
+	batch.kinds = calloc((size_t) EQ_BATCH, 1);
 	if (!pgmm_buf_ok(&rows_sql) || !pgmm_buf_ok(&fetch) || !pgmm_buf_ok(&del) || !pgmm_buf_ok(&ins) ||
-	    batch.vals == NULL)
+	    batch.vals == NULL || batch.keys == NULL || batch.kinds == NULL)
 	{
 		admin_seterr(a, "out of memory");
 		goto done;
@@ -452,6 +496,9 @@ admin_equalize(PGMMadmin *a, int src, int dst, const char *schema, const char *r
 	ctx.fetch_sql = fetch.data;
 	ctx.delete_sql = del.data;
 	ctx.insert_sql = ins.data;
+	ctx.dry_run = dry_run;
+	ctx.fn = fn;
+	ctx.fn_arg = fn_arg;
 
 	opened = 1;
 	if (eq_open(a, src, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", pgmm_buf_str(&rows_sql)) < 0 ||
@@ -496,20 +543,28 @@ admin_equalize(PGMMadmin *a, int src, int dst, const char *schema, const char *r
 			pgmm_buf_reset(&last);
 			pgmm_buf_append(&last, key);
 			have_last = 1;
-			if (!dry_run)
+			if (!dry_run || fn)
 			{
 				int k;
 
+				batch.keys[batch.n] = strdup(key);
+				batch.kinds[batch.n] = c == 0 ? 'c' : c < 0 ? 'm' : 'e';
+				if (batch.keys[batch.n] == NULL)
+				{
+					admin_seterr(a, "out of memory");
+					goto done;
+				}
 				for (k = 0; k < batch.ncols; k++)
 				{
 					char *v = strdup(PQgetvalue(from->r, from->i, nkeys > 0 ? 2 + k : 0));
 
+					batch.vals[batch.n * batch.ncols + k] = v;
 					if (v == NULL)
 					{
+						batch.n++;
 						admin_seterr(a, "out of memory");
 						goto done;
 					}
-					batch.vals[batch.n * batch.ncols + k] = v;
 				}
 				batch.n++;
 				if (batch.n == EQ_BATCH)
@@ -541,6 +596,8 @@ done:
 	}
 	eq_batch_clear(&batch);
 	free(batch.vals);
+	free(batch.keys);
+	free(batch.kinds);
 	PQclear(s.r);
 	PQclear(t.r);
 	PQclear(pk);
@@ -819,27 +876,30 @@ repair_behind(PGMMadmin *a, int pub, int sub, const char *name, void *arg)
 	found = stall_peek(a, pub, pgmm_buf_str(&slot), pgmm_buf_str(&origin), st, &xid, &lsn, &what);
 	if (found < 0)
 		goto done;
+	if (found == 0)
+	{
+		/* failing, but not on a transaction of the stream: skipping cannot help */
+		admin_seterr(a, "master %s: subscription %s from %s keeps failing, but no transaction past its position "
+		             "(%s) is waiting in slot %s: the cause is not a row (see master %s's server log)",
+		             a->nodes[sub].name, name, a->nodes[pub].name, pgmm_buf_str(&origin), pgmm_buf_str(&slot),
+		             a->nodes[sub].name);
+		goto done;
+	}
 	pgmm_buf_reset(&sql);
 	pgmm_buf_append(&sql, "ALTER SUBSCRIPTION ");
 	pgmm_buf_ident(&sql, name);
-	if (found)
-	{
-		pgmm_buf_append(&sql, " SKIP (lsn = ");
-		pgmm_buf_literal(&sql, pgmm_buf_str(&lsn));
-		pgmm_buf_append(&sql, "); ALTER SUBSCRIPTION ");
-		pgmm_buf_ident(&sql, name);
-	}
+	pgmm_buf_append(&sql, " SKIP (lsn = ");
+	pgmm_buf_literal(&sql, pgmm_buf_str(&lsn));
+	pgmm_buf_append(&sql, "); ALTER SUBSCRIPTION ");
+	pgmm_buf_ident(&sql, name);
 	pgmm_buf_append(&sql, " ENABLE");
 	if (admin_run(a, sub, pgmm_buf_str(&sql)) < 0)
 		goto done;
 	disabled = 0;
-	if (found)
-	{
-		stall_record(st, a, pub, sub, name, pgmm_buf_str(&xid), pgmm_buf_str(&lsn), pgmm_buf_str(&what), 1);
-		admin_notice(a, "master %s: subscription %s from %s was stalled; skipped transaction %s finished at %s (%s)",
-		             a->nodes[sub].name, name, a->nodes[pub].name, pgmm_buf_str(&xid), pgmm_buf_str(&lsn),
-		             pgmm_buf_str(&what));
-	}
+	stall_record(st, a, pub, sub, name, pgmm_buf_str(&xid), pgmm_buf_str(&lsn), pgmm_buf_str(&what), 1);
+	admin_notice(a, "master %s: subscription %s from %s was stalled; skipped transaction %s finished at %s (%s)",
+	             a->nodes[sub].name, name, a->nodes[pub].name, pgmm_buf_str(&xid), pgmm_buf_str(&lsn),
+	             pgmm_buf_str(&what));
 	/* look at its errors afresh: the next failure (if any) is a new stall */
 	st->errors0[k] = -1;
 	rc = 1;
@@ -872,6 +932,7 @@ typedef struct repair_tbl
 	int   frozen;
 	char *frozen_reason;
 	int   selected;
+	PGresult **sums;	/* per master: relation, rows, hash of each of its shards; NULL: every shard suspect */
 } repair_tbl;
 
 static const char repair_tables_sql[] =
@@ -880,12 +941,24 @@ static const char repair_shards_sql[] =
 	"SELECT s.remainder::text, s.owner FROM pgmm.shards s WHERE s.colocation::text = $1 ORDER BY s.remainder";
 
 static void
-repair_tbls_free(repair_tbl *t, int n)
+repair_sums_free(repair_tbl *t, int nnodes)
+{
+	int m;
+
+	for (m = 0; t->sums && m < nnodes; m++)
+		PQclear(t->sums[m]);
+	free(t->sums);
+	t->sums = NULL;
+}
+
+static void
+repair_tbls_free(repair_tbl *t, int n, int nnodes)
 {
 	int i;
 
 	for (i = 0; t && i < n; i++)
 	{
+		repair_sums_free(&t[i], nnodes);
 		free(t[i].schema);
 		free(t[i].name);
 		free(t[i].owner);
@@ -952,6 +1025,70 @@ repair_where(const repair_tbl *t, int n, pgmm_buf *where, pgmm_buf *names)
 	return k;
 }
 
+/*
+ * Before the freeze: the checksum of every shard of table t on every
+ * master (rows, md5 of the sorted row hashes, as verify's), so that only
+ * the shards whose copies differ from their owner's somewhere are compared
+ * row by row while the table is frozen.  A shard found equal here needs no
+ * repair (rows still in flight arrive by replication).
+ */
+static int
+repair_checksums(PGMMadmin *a, repair_tbl *t)
+{
+	pgmm_buf sql;
+	int m, rc = 0;
+
+	t->sums = calloc((size_t) a->nnodes, sizeof(PGresult *));
+	if (t->sums == NULL)
+	{
+		admin_seterr(a, "out of memory");
+		return -1;
+	}
+	pgmm_buf_init(&sql);
+	pgmm_buf_append(&sql, "SELECT c.relname::text, g.n, g.h FROM (SELECT r.tableoid AS t, pg_catalog.count(*) AS n, "
+	                "pg_catalog.md5(pg_catalog.string_agg(" ADMIN_ROW_HASH ", '' ORDER BY " ADMIN_ROW_HASH ")) AS h "
+	                "FROM ");
+	pgmm_buf_ident(&sql, t->schema);
+	pgmm_buf_append(&sql, ".");
+	pgmm_buf_ident(&sql, t->name);
+	pgmm_buf_append(&sql, " AS r GROUP BY 1) AS g JOIN pg_catalog.pg_class c ON c.oid = g.t");
+	for (m = 0; m < a->nnodes && rc == 0; m++)
+		if ((t->sums[m] = admin_query(a, m, pgmm_buf_str(&sql), PGRES_TUPLES_OK)) == NULL)
+			rc = -1;
+	pgmm_buf_free(&sql);
+	if (rc < 0)
+		repair_sums_free(t, a->nnodes);
+	return rc;
+}
+
+/* Row of relation rel in a checksum result; -1 when it has no rows there. */
+static int
+sums_row(const PGresult *r, const char *rel)
+{
+	int i;
+
+	for (i = 0; r && i < PQntuples(r); i++)
+		if (strcmp(PQgetvalue(r, i, 0), rel) == 0)
+			return i;
+	return -1;
+}
+
+/* 1 when master m's copy of rel looked like owner o's before the freeze. */
+static int
+repair_looked_equal(const repair_tbl *t, int o, int m, const char *rel)
+{
+	int ro, rm;
+
+	if (t->sums == NULL)
+		return 0;
+	ro = sums_row(t->sums[o], rel);
+	rm = sums_row(t->sums[m], rel);
+	if (ro < 0 || rm < 0)
+		return ro == rm;
+	return strcmp(PQgetvalue(t->sums[o], ro, 1), PQgetvalue(t->sums[m], rm, 1)) == 0 &&
+		strcmp(PQgetvalue(t->sums[o], ro, 2), PQgetvalue(t->sums[m], rm, 2)) == 0;
+}
+
 typedef struct repair_totals
 {
 	long long *ins, *del, *upd;
@@ -1008,6 +1145,11 @@ repair_table(PGMMadmin *a, const repair_tbl *t, int dry_run, repair_totals *tot)
 
 			if (i == o)
 				continue;
+			if (repair_looked_equal(t, o, i, pgmm_buf_str(&rel)))
+			{
+				pgmm_buf_printf(&line, " %s identical;", a->nodes[i].name);
+				continue;
+			}
 			admin_diff_init(&d);
 			if (admin_equalize(a, o, i, t->schema, pgmm_buf_str(&rel), dry_run, &d) < 0)
 			{
@@ -1163,6 +1305,11 @@ pgmm_admin_repair(PGMMadmin *a, const char *const *tables, int ntables, int dry_
 		goto report;
 	}
 
+	/* Which shards differ at all (checksums, nothing frozen yet). */
+	for (i = 0; i < n; i++)
+		if (t[i].selected && repair_checksums(a, &t[i]) < 0)
+			goto done;
+
 	/* 2. Freeze them (writers through libpgmm pause on PM006), wait until
 	 * everything written before has been applied everywhere, so no row is
 	 * in flight; then the owners' copies are the truth to copy. */
@@ -1189,6 +1336,10 @@ pgmm_admin_repair(PGMMadmin *a, const char *const *tables, int ntables, int dry_
 					in = 1;
 			if (!in)
 				pgmm_buf_printf(&late, "%s%s.%s", late.len ? ", " : "", st.tschema[i], st.tname[i]);
+			/* its rows may have been written after the checksums: compare every shard */
+			for (k = 0; k < n; k++)
+				if (t[k].selected && strcmp(t[k].schema, st.tschema[i]) == 0 && strcmp(t[k].name, st.tname[i]) == 0)
+					repair_sums_free(&t[k], a->nnodes);
 		}
 	}
 
@@ -1265,7 +1416,7 @@ done:
 		pgmm_buf_free(&why);
 	}
 	PQclear(r);
-	repair_tbls_free(t, n);
+	repair_tbls_free(t, n, a->nnodes);
 	free(tot.ins);
 	free(tot.del);
 	free(tot.upd);
@@ -1286,5 +1437,580 @@ done:
 	pgmm_buf_free(&names);
 	pgmm_buf_free(&out);
 	pgmm_buf_free(&late);
+	return result;
+}
+
+/* ------------------------------------------------------------ rejoin */
+
+/*
+ * pgmm rejoin NODE: a failed (and fenced) master comes back as an active
+ * master that owns nothing.
+ *
+ *  1. Every row of NODE's copies that differs from the live owner's (kind
+ *     "extra": the owner lacks the key; "changed": the owner's row differs)
+ *     is written to a file, one JSON object a line, before anything is
+ *     changed: the rows it accepted after the failover (and any it had
+ *     not sent before it died) are on no other master, and are never
+ *     dropped silently.
+ *  2. Its old subscriptions and slots go; its copies are emptied (one
+ *     transaction, session_replication_role = replica) and it subscribes
+ *     to every live master WITH copy_data = true: PostgreSQL's table
+ *     synchronisation gives a copy consistent with what follows in the
+ *     stream, while the owners keep writing.  pgmm waits until every
+ *     relation is synchronised.
+ *  3. Every live master subscribes to it (it publishes nothing yet).
+ *  4. One catalog change among the live masters and NODE: NODE active with
+ *     a new allocator slot (its sequence restarted on it), epoch + 1; the
+ *     frame's pgmm.sync_local() leaves guards on everything on NODE.
+ */
+
+/* The subscription statement of rejoin: as init's, but the publisher's
+ * rows are copied first (copy_data = true). */
+void
+admin_build_rejoin_subscription(pgmm_buf *b, const char *publisher, const char *subscriber,
+                                const char *publisher_conninfo, const char *cluster_id,
+                                int subscriber_version, int copy_data)
+{
+	pgmm_buf s;
+	const char *p, *q;
+
+	pgmm_buf_init(&s);
+	admin_build_subscription(&s, publisher, subscriber, publisher_conninfo, cluster_id, subscriber_version);
+	p = pgmm_buf_str(&s);
+	/* the option is the last occurrence: the conninfo literal comes before it */
+	q = NULL;
+	if (copy_data)
+	{
+		const char *x;
+
+		for (x = strstr(p, "copy_data = false"); x; x = strstr(x + 1, "copy_data = false"))
+			q = x;
+	}
+	if (q)
+	{
+		pgmm_buf_append_len(b, p, (size_t) (q - p));
+		pgmm_buf_append(b, "copy_data = true");
+		pgmm_buf_append(b, q + strlen("copy_data = false"));
+	}
+	else
+		pgmm_buf_append(b, p);
+	pgmm_buf_free(&s);
+}
+
+/* Move failed master j back into the node set, at its place in name order;
+ * its index there. */
+static int
+readmit(PGMMadmin *a, int j)
+{
+	admin_failed_node f = a->failed[j];
+	pgmm_node *nn;
+	int v = 0;
+
+	nn = realloc(a->nodes, (size_t) (a->nnodes + 1) * sizeof *a->nodes);
+	if (nn == NULL)
+		return -1;
+	a->nodes = nn;
+	while (v < a->nnodes && strcmp(a->nodes[v].name, f.node.name) < 0)
+		v++;
+	memmove(&a->nodes[v + 1], &a->nodes[v], (size_t) (a->nnodes - v) * sizeof *a->nodes);
+	a->nodes[v] = f.node;
+	a->nnodes++;
+	if (a->home >= v)
+		a->home++;
+	free(f.note);
+	memmove(&a->failed[j], &a->failed[j + 1], (size_t) (a->nfailed - j - 1) * sizeof *a->failed);
+	a->nfailed--;
+	return v;
+}
+
+typedef struct rejoin_rows
+{
+	FILE       *f;
+	const char *table;		/* schema.table */
+	const char *relation;	/* schema.relation */
+	long long   n;
+	int         werr;
+} rejoin_rows;
+
+static void
+rejoin_row(void *arg, const char *kind, const char *key, const char *row)
+{
+	rejoin_rows *w = arg;
+	pgmm_buf b;
+
+	pgmm_buf_init(&b);
+	pgmm_buf_append(&b, "{\"table\": ");
+	admin_json_str(&b, w->table);
+	pgmm_buf_append(&b, ", \"relation\": ");
+	admin_json_str(&b, w->relation);
+	pgmm_buf_append(&b, ", \"kind\": ");
+	admin_json_str(&b, kind);
+	pgmm_buf_append(&b, ", \"key\": ");
+	admin_json_str(&b, key);
+	pgmm_buf_append(&b, ", \"row\": ");
+	admin_json_str(&b, row);
+	pgmm_buf_append(&b, "}\n");
+	if (!pgmm_buf_ok(&b) || fputs(pgmm_buf_str(&b), w->f) == EOF)
+		w->werr = 1;
+	pgmm_buf_free(&b);
+	w->n++;
+}
+
+/* Every pgmm relation (shard or reference table) with its owner. */
+static const char rejoin_rels_sql[] =
+	"SELECT t.schema_name, t.table_name, t.table_name, t.owner FROM pgmm.tables t WHERE t.colocation IS NULL "
+	"UNION ALL "
+	"SELECT t.schema_name, t.table_name, t.table_name || '" PGMM_SHARD_SUFFIX "' || s.remainder, s.owner "
+	"FROM pgmm.tables t JOIN pgmm.shards s ON s.colocation = t.colocation ORDER BY 1, 2, 3";
+
+/* Drop every pgmm subscription of master i in this database whose name
+ * matches like (detached from its slot first: the slot's master may be
+ * gone); 0 / -1. */
+static int
+drop_subscriptions_like(PGMMadmin *a, int i, const char *like)
+{
+	const char *vals[1];
+	PGresult *r;
+	int k, rc = 0;
+
+	vals[0] = like;
+	r = admin_query_params(a, i, "SELECT subname::text FROM pg_catalog.pg_subscription WHERE subname LIKE $1 "
+	                       "AND subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())",
+	                       1, vals);
+	if (r == NULL)
+		return -1;
+	for (k = 0; k < PQntuples(r) && rc == 0; k++)
+	{
+		static const char *const steps[] = {"ALTER SUBSCRIPTION %s DISABLE",
+		                                    "ALTER SUBSCRIPTION %s SET (slot_name = NONE)",
+		                                    "DROP SUBSCRIPTION %s"};
+		int s;
+
+		for (s = 0; s < 3 && rc == 0; s++)
+		{
+			pgmm_buf name, sql;
+
+			pgmm_buf_init(&name);
+			pgmm_buf_init(&sql);
+			pgmm_buf_ident(&name, PQgetvalue(r, k, 0));
+			pgmm_buf_printf(&sql, steps[s], pgmm_buf_str(&name));
+			rc = admin_run(a, i, pgmm_buf_str(&sql));
+			pgmm_buf_free(&name);
+			pgmm_buf_free(&sql);
+		}
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* Drop slot `slot` on master i if it is there (ending a walsender that
+ * still holds it); 0 / -1. */
+static int
+drop_slot(PGMMadmin *a, int i, const char *slot)
+{
+	const char *vals[1];
+	long long start = admin_now_ms();
+
+	vals[0] = slot;
+	for (;;)
+	{
+		PGresult *r;
+
+		PQclear(PQexecParams(a->nodes[i].conn, "SELECT pg_catalog.pg_terminate_backend(active_pid) FROM "
+		                     "pg_catalog.pg_replication_slots WHERE slot_name = $1 AND active", 1, NULL, vals, NULL,
+		                     NULL, 0));
+		r = PQexecParams(a->nodes[i].conn, "SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM "
+		                 "pg_catalog.pg_replication_slots WHERE slot_name = $1", 1, NULL, vals, NULL, NULL, 0);
+		if (r && PQresultStatus(r) == PGRES_TUPLES_OK)
+		{
+			PQclear(r);
+			return 0;
+		}
+		if (admin_now_ms() - start > 10000)
+		{
+			pgmm_buf_printf(&a->err, "master %s: cannot drop replication slot %s: ", a->nodes[i].name, slot);
+			pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
+			PQclear(r);
+			return -1;
+		}
+		PQclear(r);
+		admin_sleep_ms(200);
+	}
+}
+
+typedef struct rejoin_args
+{
+	const char *node;
+	int         v;
+	int         slot;
+	long long   seq_start;
+	long long   stride;
+} rejoin_args;
+
+static int
+rejoin_body(PGMMadmin *a, void *arg)
+{
+	rejoin_args *r = arg;
+	pgmm_buf sql;
+	int rc;
+
+	pgmm_buf_init(&sql);
+	pgmm_buf_printf(&sql, "UPDATE pgmm.nodes SET state = 'active', failed_epoch = NULL, failed_lsn = NULL, slot = %d "
+	                "WHERE name = ", r->slot);
+	pgmm_buf_literal(&sql, r->node);
+	pgmm_buf_printf(&sql, "; UPDATE pgmm.cluster SET next_slot = %d", r->slot + 1);
+	rc = admin_run_all(a, pgmm_buf_str(&sql));
+	if (rc == 0)
+	{
+		/* its IDs from now on: the new slot's (ALTER SEQUENCE is transactional) */
+		pgmm_buf_reset(&sql);
+		pgmm_buf_printf(&sql, "ALTER SEQUENCE pgmm.id_seq INCREMENT BY %lld START WITH %d RESTART WITH %lld",
+		                r->stride, r->slot, r->seq_start);
+		rc = admin_run(a, r->v, pgmm_buf_str(&sql));
+	}
+	pgmm_buf_free(&sql);
+	return rc;
+}
+
+/* How long rejoin waits for its table synchronisation. */
+#define REJOIN_SYNC_WAIT_MS 300000
+
+char *
+pgmm_admin_rejoin(PGMMadmin *a, const char *node, const char *rows_file)
+{
+	rejoin_rows w;
+	rejoin_args ra;
+	PGresult *rels = NULL, *cat = NULL, *r;
+	pgmm_buf file, like, out, sql;
+	char *cluster_id = NULL, *result = NULL;
+	char **pubconn = NULL;
+	int j, v = -1, i, k, nsub = 0, old_slot, npub = 0;
+	long long start, diverged_rels = 0, epoch = 0;
+
+	if (a == NULL || !a->ok)
+		return NULL;
+	pgmm_buf_reset(&a->err);
+	memset(&w, 0, sizeof w);
+	pgmm_buf_init(&file);
+	pgmm_buf_init(&like);
+	pgmm_buf_init(&out);
+	pgmm_buf_init(&sql);
+	if (node == NULL || admin_node_index(a, node) >= 0)
+	{
+		admin_seterr(a, "master %s never failed (it is active): there is nothing to rejoin; nothing was changed",
+		             node ? node : "(null)");
+		goto done;
+	}
+	j = admin_failed_index(a, node);
+	if (j < 0)
+	{
+		admin_seterr(a, "there is no master called \"%.64s\" in the catalog; nothing was changed", node);
+		goto done;
+	}
+	if (!admin_require_all(a))
+		goto done;
+	/* fence it now (again): its catalog the live one, guards everywhere,
+	 * subscriptions disabled */
+	admin_fence_failed(a);
+	j = admin_failed_index(a, node);
+	if (a->failed[j].fence != ADMIN_FENCE_DONE || a->failed[j].node.conn == NULL)
+	{
+		admin_seterr(a, "master %s %s: start it (and make it reachable) first; nothing was changed", node,
+		             a->failed[j].fence == ADMIN_FENCE_UNREACHABLE ? "is unreachable" : "could not be fenced");
+		if (a->failed[j].note)
+			pgmm_buf_printf(&a->err, " (%s)", a->failed[j].note);
+		goto done;
+	}
+	cat = admin_query(a, a->home, "SELECT cluster_id, stride, next_slot, epoch FROM pgmm.cluster", PGRES_TUPLES_OK);
+	if (cat == NULL)
+		goto done;
+	cluster_id = strdup(PQgetvalue(cat, 0, 0));
+	ra.stride = atoll(PQgetvalue(cat, 0, 1));
+	ra.slot = atoi(PQgetvalue(cat, 0, 2));
+	epoch = atoll(PQgetvalue(cat, 0, 3));
+	if (cluster_id == NULL)
+	{
+		admin_seterr(a, "out of memory");
+		goto done;
+	}
+	if (ra.slot > ra.stride)
+	{
+		admin_seterr(a, "no allocator slot is left for master %s: slots 1..%lld (the stride) are all used or "
+		             "retired; nothing was changed", node, ra.stride);
+		goto done;
+	}
+	old_slot = a->failed[j].node.slot;
+	ra.node = node;
+	v = readmit(a, j);
+	if (v < 0)
+	{
+		admin_seterr(a, "out of memory");
+		goto done;
+	}
+	ra.v = v;
+
+	/* 1. Its rows that differ from the live owners', to the file. */
+	if (rows_file && *rows_file)
+		pgmm_buf_append(&file, rows_file);
+	else
+	{
+		time_t now = time(NULL);
+		struct tm tm;
+		char stamp[32];
+
+		gmtime_r(&now, &tm);
+		strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+		pgmm_buf_printf(&file, "pgmm-rejoin-%s-epoch%lld-%s.jsonl", node, epoch, stamp);
+	}
+	/* never over an existing file: it may hold an earlier attempt's rows */
+	w.f = fopen(pgmm_buf_str(&file), "wx");
+	if (w.f == NULL)
+	{
+		admin_seterr(a, "cannot create %s: %s%s; nothing was changed", pgmm_buf_str(&file), strerror(errno),
+		             errno == EEXIST ? " (it may hold the rows of an earlier rejoin: give another file)" : "");
+		goto done;
+	}
+	rels = admin_query(a, a->home, rejoin_rels_sql, PGRES_TUPLES_OK);
+	if (rels == NULL)
+		goto done;
+	for (k = 0; k < PQntuples(rels); k++)
+	{
+		const char *schema = PQgetvalue(rels, k, 0), *rel = PQgetvalue(rels, k, 2);
+		int o = admin_node_index(a, PQgetvalue(rels, k, 3));
+		pgmm_buf tq, rq;
+		admin_diff d;
+		long long before = w.n;
+		int rc;
+
+		if (o < 0 || o == v)
+		{
+			admin_seterr(a, "%s.%s: its owner %s is not a live master; nothing was changed", schema, rel,
+			             PQgetvalue(rels, k, 3));
+			goto done;
+		}
+		pgmm_buf_init(&tq);
+		pgmm_buf_init(&rq);
+		pgmm_buf_printf(&tq, "%s.%s", schema, PQgetvalue(rels, k, 1));
+		pgmm_buf_printf(&rq, "%s.%s", schema, rel);
+		w.table = pgmm_buf_str(&tq);
+		w.relation = pgmm_buf_str(&rq);
+		admin_diff_init(&d);
+		rc = admin_equalize_rows(a, o, v, schema, rel, 1, &d, rejoin_row, &w);
+		if (rc == 0 && w.n > before)
+		{
+			diverged_rels++;
+			admin_notice(a, "%s on %s: %lld row(s) differ from its owner %s's (%lld extra, %lld changed, %lld missing)",
+			             pgmm_buf_str(&rq), node, w.n - before, PQgetvalue(rels, k, 3), d.extra, d.changed, d.missing);
+		}
+		admin_diff_free(&d);
+		pgmm_buf_free(&tq);
+		pgmm_buf_free(&rq);
+		if (rc < 0)
+		{
+			pgmm_buf_printf(&a->err, " (comparing %s's copy of %s.%s with its owner's); nothing was changed (a table "
+			                "created or altered while %s was failed must first get the same definition there)",
+			                node, schema, rel, node);
+			goto done;
+		}
+	}
+	if (w.werr || fflush(w.f) != 0 || fsync(fileno(w.f)) != 0)
+	{
+		admin_seterr(a, "cannot write %s: %s; nothing was changed", pgmm_buf_str(&file), strerror(errno));
+		goto done;
+	}
+	admin_notice(a, "%lld row(s) of %s that are on no live master (or differ there) written to %s", w.n, node,
+	             pgmm_buf_str(&file));
+
+	/* 2. Its old replication objects go: its subscriptions, the slots it
+	 * kept for the others, the survivors' subscriptions from it and slots
+	 * for it (failover and fencing dropped most already). */
+	pgmm_buf_append(&like, "pgmm\\_%");
+	if (drop_subscriptions_like(a, v, pgmm_buf_str(&like)) < 0)
+		goto failed;
+	for (i = 0; i < a->nnodes; i++)
+	{
+		if (i == v)
+			continue;
+		pgmm_buf_reset(&sql);
+		pgmm_buf_printf(&sql, "pgmm_%.8s_%s__%s", cluster_id, node, a->nodes[i].name);
+		if (drop_slot(a, v, pgmm_buf_str(&sql)) < 0)
+			goto failed;
+		pgmm_buf_reset(&sql);
+		pgmm_buf_printf(&sql, "pgmm_%.8s_%s__%s", cluster_id, a->nodes[i].name, node);
+		if (drop_slot(a, i, pgmm_buf_str(&sql)) < 0)
+			goto failed;
+		pgmm_buf_reset(&like);
+		admin_build_sub_name(&like, node, a->nodes[i].name);
+		if (drop_subscriptions_like(a, i, pgmm_buf_str(&like)) < 0)
+			goto failed;
+	}
+
+	/* Its copies emptied, in one transaction, nothing firing. */
+	pgmm_buf_reset(&sql);
+	pgmm_buf_append(&sql, "BEGIN; SET LOCAL session_replication_role = replica; ");
+	for (k = 0; k < PQntuples(rels); k++)
+	{
+		pgmm_buf_append(&sql, "DELETE FROM ONLY ");
+		pgmm_buf_ident(&sql, PQgetvalue(rels, k, 0));
+		pgmm_buf_append(&sql, ".");
+		pgmm_buf_ident(&sql, PQgetvalue(rels, k, 2));
+		pgmm_buf_append(&sql, "; ");
+	}
+	pgmm_buf_append(&sql, "COMMIT");
+	if (!pgmm_buf_ok(&sql))
+	{
+		admin_seterr(a, "out of memory");
+		goto failed;
+	}
+	if (admin_run(a, v, pgmm_buf_str(&sql)) < 0)
+	{
+		eq_rollback(a, v);
+		goto failed;
+	}
+	admin_notice(a, "%s: its copies of %d relation(s) emptied", node, PQntuples(rels));
+
+	/* The publishers' conninfos: the catalog's, with the -d string's keys. */
+	r = admin_query(a, a->home, "SELECT name, conninfo FROM pgmm.nodes ORDER BY name", PGRES_TUPLES_OK);
+	if (r == NULL)
+		goto failed;
+	pubconn = calloc((size_t) a->nnodes, sizeof(char *));
+	npub = a->nnodes;
+	for (k = 0; pubconn && k < PQntuples(r); k++)
+	{
+		int n = admin_node_index(a, PQgetvalue(r, k, 0));
+
+		if (n >= 0)
+			pubconn[n] = pgmm_conninfo_merge(PQgetvalue(r, k, 1), a->home_conninfo, pgmm_conninfo_carry_keys, &a->err);
+	}
+	PQclear(r);
+	for (i = 0; i < a->nnodes; i++)
+		if (pubconn == NULL || pubconn[i] == NULL)
+		{
+			admin_seterr(a, "cannot build master %s's connection string", a->nodes[i].name);
+			goto failed;
+		}
+	/* It subscribes to every live master, copying their rows first. */
+	start = admin_now_ms();
+	for (i = 0; i < a->nnodes; i++)
+	{
+		if (i == v)
+			continue;
+		pgmm_buf_reset(&sql);
+		admin_build_rejoin_subscription(&sql, a->nodes[i].name, node, pubconn[i], cluster_id,
+		                                a->nodes[v].server_version, 1);
+		/* PostgreSQL 16+ warns that copy_data with origin = none might copy
+		 * rows of another origin: the owners' copies are what it wants */
+		if (admin_run(a, v, "SET client_min_messages = error") < 0 || admin_run(a, v, pgmm_buf_str(&sql)) < 0 ||
+		    admin_run(a, v, "SET client_min_messages = warning") < 0)
+			goto failed;
+		nsub++;
+	}
+	/* ... and waits until every relation is synchronised ('r'). */
+	for (;;)
+	{
+		{
+			const char *vals[1];
+
+			vals[0] = "pgmm\\_%";
+			r = admin_query_params(a, v, "SELECT count(*) FILTER (WHERE sr.srsubstate <> 'r'), count(*), "
+			                       "string_agg(DISTINCT sr.srrelid::regclass::text, ', ') FILTER (WHERE sr.srsubstate <> 'r') "
+			                       "FROM pg_catalog.pg_subscription s JOIN pg_catalog.pg_subscription_rel sr "
+			                       "ON sr.srsubid = s.oid WHERE s.subname LIKE $1 AND s.subdbid = (SELECT oid FROM "
+			                       "pg_catalog.pg_database WHERE datname = current_database())", 1, vals);
+		}
+		if (r == NULL)
+			goto failed;
+		if (atoll(PQgetvalue(r, 0, 0)) == 0)
+		{
+			admin_notice(a, "%s: %s relation(s) copied from their owners and in sync (%lld ms)", node,
+			             PQgetvalue(r, 0, 1), admin_now_ms() - start);
+			PQclear(r);
+			break;
+		}
+		if (admin_now_ms() - start > REJOIN_SYNC_WAIT_MS)
+		{
+			admin_seterr(a, "master %s: relations still not synchronised after %d s: %s", node,
+			             REJOIN_SYNC_WAIT_MS / 1000, PQgetvalue(r, 0, 2));
+			PQclear(r);
+			goto failed;
+		}
+		PQclear(r);
+		admin_sleep_ms(100);
+	}
+
+	/* 3. Every live master subscribes to it (it publishes nothing yet). */
+	for (i = 0; i < a->nnodes; i++)
+	{
+		if (i == v)
+			continue;
+		pgmm_buf_reset(&sql);
+		admin_build_subscription(&sql, node, a->nodes[i].name, pubconn[v], cluster_id, a->nodes[i].server_version);
+		if (admin_run(a, i, pgmm_buf_str(&sql)) < 0)
+			goto failed;
+	}
+
+	/* 4. Active, a new slot, epoch + 1: one catalog change. */
+	{
+		PGresult *mx;
+		long long maxkey = 0;
+
+		/* IDs past every integer key already there (rows written before
+		 * distribute may hold any value) */
+		mx = admin_query(a, a->home, "SELECT pg_catalog.format('%I.%I', schema_name, table_name), "
+		                 "pg_catalog.quote_ident(key_column) FROM pgmm.tables "
+		                 "WHERE key_type IN ('int2', 'int4', 'int8') ORDER BY 1", PGRES_TUPLES_OK);
+		if (mx == NULL)
+			goto failed;
+		for (k = 0; k < PQntuples(mx); k++)
+		{
+			pgmm_buf_reset(&sql);
+			pgmm_buf_printf(&sql, "SELECT coalesce(max(%s), 0)::bigint FROM %s", PQgetvalue(mx, k, 1),
+			                PQgetvalue(mx, k, 0));
+			r = admin_query(a, v, pgmm_buf_str(&sql), PGRES_TUPLES_OK);
+			if (r == NULL)
+			{
+				PQclear(mx);
+				goto failed;
+			}
+			if (atoll(PQgetvalue(r, 0, 0)) > maxkey)
+				maxkey = atoll(PQgetvalue(r, 0, 0));
+			PQclear(r);
+		}
+		PQclear(mx);
+		ra.seq_start = admin_id_seq_floor(maxkey, ra.slot, ra.stride);
+		if (ra.seq_start == 0)
+			ra.seq_start = ra.slot;
+	}
+	if (admin_catalog_change(a, rejoin_body, &ra) < 0)
+		goto failed;
+	a->nodes[v].slot = ra.slot;
+
+	pgmm_buf_printf(&out, "master %s rejoined at epoch %lld: %lld row(s) it holds that are on no live master or "
+	                "differ there (in %lld relation(s)) written to %s; its copies now equal the live owners' "
+	                "(%d subscription(s) with copy_data, every relation synchronised); allocator slot %d "
+	                "(slot %d stays retired); every live master subscribes to it. It owns nothing: writes "
+	                "go to it once an ownership change gives it shards or reference tables.\n",
+	                node, epoch + 1, w.n, diverged_rels, pgmm_buf_str(&file), nsub, ra.slot, old_slot);
+	result = pgmm_buf_take(&out);
+	if (result == NULL)
+		admin_seterr(a, "out of memory");
+	goto done;
+
+failed:
+	pgmm_buf_printf(&a->err, "; master %s is still failed (fenced; its rows are in %s); run `pgmm rejoin %s` again",
+	                node, pgmm_buf_str(&file), node);
+done:
+	if (w.f)
+		fclose(w.f);
+	PQclear(rels);
+	PQclear(cat);
+	for (i = 0; pubconn && i < npub; i++)
+		free(pubconn[i]);
+	free(pubconn);
+	free(cluster_id);
+	pgmm_buf_free(&file);
+	pgmm_buf_free(&like);
+	pgmm_buf_free(&out);
+	pgmm_buf_free(&sql);
 	return result;
 }

@@ -454,13 +454,22 @@ void admin_diff_free(admin_diff *d);
 int admin_equalize(PGMMadmin *a, int src, int dst, const char *schema, const char *rel,
                    int dry_run, admin_diff *d);
 
+/* admin_equalize that also hands every row of dst that differs (kind
+ * "extra": src lacks the key; "changed": src's row differs) to fn, with
+ * its key and whole-row text, before anything is mended (dry_run: nothing
+ * is).  fn NULL: admin_equalize. */
+typedef void (*admin_row_fn)(void *arg, const char *kind, const char *key, const char *row);
+int admin_equalize_rows(PGMMadmin *a, int src, int dst, const char *schema, const char *rel,
+                        int dry_run, admin_diff *d, admin_row_fn fn, void *fn_arg);
+
 /* equalize's SQL (rel: the relation, quoted and qualified; keys: primary
  * key columns, unquoted, with their types as format_type() gives them;
  * none: the whole row is the key):
  *   rows    key text (C collation), row hash (ADMIN_ROW_HASH), each key
  *           column as text; ordered by key then hash
- *   fetch   the whole-row text of every row whose key is among the text[]
- *           parameters $1..$nkeys (none: whose row text is among $1)
+ *   fetch   the whole-row text and key text of every row whose key is
+ *           among the text[] parameters $1..$nkeys (none: whose row text
+ *           is among $1)
  *   delete  the same rows, deleted
  *   insert  the rows whose whole-row texts are in $1, into the columns
  *           cols (the relation's columns that are not generated) */
@@ -470,6 +479,10 @@ void admin_build_equalize_fetch(pgmm_buf *b, const char *rel, const char *const 
 void admin_build_equalize_delete(pgmm_buf *b, const char *rel, const char *const *keys,
                                  const char *const *types, int nkeys);
 void admin_build_equalize_insert(pgmm_buf *b, const char *rel, const char *const *cols, int ncols);
+/* rejoin's CREATE SUBSCRIPTION: init's, with copy_data = true when copy_data. */
+void admin_build_rejoin_subscription(pgmm_buf *b, const char *publisher, const char *subscriber,
+                                     const char *publisher_conninfo, const char *cluster_id,
+                                     int subscriber_version, int copy_data);
 /* Append a text[] literal of the n strings v (none NULL). */
 void admin_build_text_array(pgmm_buf *b, const char *const *v, int n);
 

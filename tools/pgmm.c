@@ -9,6 +9,7 @@
  *   pgmm -d CONNINFO failover NODE [--to NODE ...] [--yes] [--json]
  *   pgmm -d CONNINFO verify | recover | uninstall
  *   pgmm -d CONNINFO repair [TABLE ...] [--dry-run] [--json]
+ *   pgmm -d CONNINFO rejoin NODE [--divergent-rows FILE]
  *
  * Exit status: 0 success, 1 the operation failed, 2 bad usage.
  */
@@ -30,6 +31,8 @@ static const char usage_text[] =
 	"  pgmm [-d CONNINFO] verify [--json]  compare every shard with its owner's copy\n"
 	"  pgmm [-d CONNINFO] repair [TABLE ...] [--dry-run] [--json]\n"
 	"                                make every copy equal to its owner's (clears stalled subscriptions)\n"
+	"  pgmm [-d CONNINFO] rejoin NODE [--divergent-rows FILE]\n"
+	"                                bring a failed master back (owning nothing); its divergent rows go to FILE\n"
 	"  pgmm [-d CONNINFO] recover     finish two-phase commits a failure left open\n"
 	"  pgmm [-d CONNINFO] durability off | any N | all  commits wait for N (all) other masters\n"
 	"  pgmm [-d CONNINFO] failover NODE [--to NODE ...] [--yes] [--json]\n"
@@ -181,7 +184,7 @@ int
 main(int argc, char **argv)
 {
 	const char *conninfo = getenv("PGMM_CONNINFO");
-	const char *command;
+	const char *command, *rows_file = NULL;
 	PGMMadmin *a;
 	int i = 1, rc = 0, catchup_ms = 0;
 	char mode[64] = "";
@@ -242,7 +245,7 @@ main(int argc, char **argv)
 	    strcmp(command, "drop") != 0 && strcmp(command, "failover") != 0 &&
 	    strcmp(command, "status") != 0 && strcmp(command, "verify") != 0 && strcmp(command, "recover") != 0 &&
 	    strcmp(command, "uninstall") != 0 && strcmp(command, "repair") != 0 &&
-	    strcmp(command, "durability") != 0)
+	    strcmp(command, "rejoin") != 0 && strcmp(command, "durability") != 0)
 	{
 		fprintf(stderr, "pgmm: unknown command \"%s\"\n", command);
 		return usage(NULL);
@@ -299,6 +302,16 @@ main(int argc, char **argv)
 				fprintf(stderr, "pgmm: repair: unknown option \"%s\"\n", argv[k]);
 				return usage(NULL);
 			}
+	}
+	if (strcmp(command, "rejoin") == 0)
+	{
+		if (argc - i == 1 && argv[i][0] != '-')
+			rows_file = NULL;
+		else if (argc - i == 3 && argv[i][0] != '-' && strcmp(argv[i + 1], "--divergent-rows") == 0 &&
+		         argv[i + 2][0] != '\0')
+			rows_file = argv[i + 2];
+		else
+			return usage("rejoin takes NODE [--divergent-rows FILE]");
 	}
 	a = connect_admin(conninfo);
 	if (a == NULL)
@@ -431,6 +444,18 @@ main(int argc, char **argv)
 				pgmm_admin_finish(a);
 				return 3;
 			}
+		}
+	}
+	else if (strcmp(command, "rejoin") == 0)
+	{
+		char *s = pgmm_admin_rejoin(a, argv[i], rows_file);
+
+		if (s == NULL)
+			rc = -1;
+		else
+		{
+			fputs(s, stdout);
+			free(s);
 		}
 	}
 	else if (strcmp(command, "recover") == 0)

@@ -110,12 +110,12 @@ START_TEST(test_equalize_builders)
 	/* rows by key: one text[] per key column, cast to the column's type (index usable) */
 	pgmm_buf_reset(&b);
 	admin_build_equalize_fetch(&b, "s.t", keys, types, 2);
-	ck_assert_str_eq(pgmm_buf_str(&b), "SELECT ROW(r.*)::text FROM ONLY s.t AS r JOIN "
+	ck_assert_str_eq(pgmm_buf_str(&b), "SELECT ROW(r.*)::text, (ROW(r.\"id\", r.\"a\"\"b\")::text COLLATE \"C\") FROM ONLY s.t AS r JOIN "
 					 "ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) AS u(k0, k1) ON r.\"id\" = u.k0::integer "
 					 "AND r.\"a\"\"b\" = u.k1::character varying(20)");
 	pgmm_buf_reset(&b);
 	admin_build_equalize_fetch(&b, "s.t", NULL, NULL, 0);
-	ck_assert_str_eq(pgmm_buf_str(&b), "SELECT ROW(r.*)::text FROM ONLY s.t AS r WHERE ROW(r.*)::text = ANY ($1::text[])");
+	ck_assert_str_eq(pgmm_buf_str(&b), "SELECT ROW(r.*)::text, (ROW(r.*)::text COLLATE \"C\") FROM ONLY s.t AS r WHERE ROW(r.*)::text = ANY ($1::text[])");
 	pgmm_buf_reset(&b);
 	admin_build_equalize_delete(&b, "s.t", keys, types, 1);
 	ck_assert_str_eq(pgmm_buf_str(&b), "DELETE FROM ONLY s.t AS r USING ROWS FROM (pg_catalog.unnest($1::text[])) AS u(k0) "
@@ -353,6 +353,19 @@ START_TEST(test_build_subscription)
 	pgmm_buf_reset(&b);
 	admin_build_sub_name(&b, "m1", "m3");
 	ck_assert_str_eq(pgmm_buf_str(&b), "pgmm_m1__m3");
+	/* rejoin: the same, the publisher's rows copied first (only the option
+	 * changes, not a look-alike in the conninfo) */
+	pgmm_buf_reset(&b);
+	admin_build_rejoin_subscription(&b, "a", "b", "host=x application_name='copy_data = false'", "ffffffff00",
+	                                170000, 1);
+	ck_assert_str_eq(pgmm_buf_str(&b),
+	                 "CREATE SUBSCRIPTION pgmm_a__b CONNECTION 'host=x application_name=''copy_data = false''' "
+	                 "PUBLICATION "
+	                 PGMM_PUBLICATION " WITH (copy_data = true, slot_name = 'pgmm_ffffffff_a__b', origin = none)");
+	pgmm_buf_reset(&b);
+	admin_build_rejoin_subscription(&b, "a", "b", "host=x", "ffffffff00", 150000, 0);
+	ck_assert_str_eq(pgmm_buf_str(&b), "CREATE SUBSCRIPTION pgmm_a__b CONNECTION 'host=x' PUBLICATION "
+	                 PGMM_PUBLICATION " WITH (copy_data = false, slot_name = 'pgmm_ffffffff_a__b')");
 	pgmm_buf_free(&b);
 }
 END_TEST
