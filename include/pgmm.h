@@ -275,9 +275,50 @@ PGMM_EXPORT char *pgmm_admin_verify(PGMMadmin *adm, int *diverged);
  * owner's; the keys are the distribution key, else the primary key, else
  * the whole row. */
 PGMM_EXPORT char *pgmm_admin_verify_json(PGMMadmin *adm, int json, int *diverged);
+/* Make every master's copy of every pgmm table (tables, ntables: only
+ * these; names as SQL spells them) equal to its owner's, shard by shard:
+ * the owner is the truth and is never changed.  The tables are frozen
+ * (writes refused with PM006; libpgmm waits them out) while the
+ * subscriptions catch up and the copies are mended; a stalled subscription
+ * (its apply worker failing for ever on one transaction) is cleared by
+ * skipping that transaction, whose rows the repair then copies.  dry_run:
+ * compare and list only, change nothing.  Returns a malloc'd report (JSON
+ * when json is non-zero: {"dry_run", "tables", "shards", "masters": [{"name",
+ * "inserted", "deleted", "updated"}], "differences": [{"table", "shard",
+ * "owner", "master", "missing", "extra", "changed", "keys"}], "stalled":
+ * [...], "not_repaired"}), *differing the number of differing copies (and,
+ * dry run, stalled subscriptions); NULL on failure. */
+PGMM_EXPORT char *pgmm_admin_repair(PGMMadmin *adm, const char *const *tables, int ntables, int dry_run,
+	int json, int *differing);
+/* Bring failed master node back as an active master that owns nothing:
+ * fence it, write every row of its copies that is on no live master or
+ * differs there to rows_file (NULL or "": pgmm-rejoin-NODE-epochE-TIME.jsonl in
+ * the current directory; one JSON object a line: table, relation, kind
+ * "extra" or "changed", key, row), empty its copies and copy them again
+ * from the live owners (subscriptions WITH copy_data), subscribe the live
+ * masters to it, and mark it active with a new allocator slot in one
+ * catalog change.  A malloc'd report, NULL on failure (a node that never
+ * failed, unknown, unreachable...). */
+PGMM_EXPORT char *pgmm_admin_rejoin(PGMMadmin *adm, const char *node, const char *rows_file);
 /* Remove pgmm from every reachable master: subscriptions, publication and
  * catalog (tables and their rows stay). */
 PGMM_EXPORT int pgmm_admin_uninstall(PGMMadmin *adm) PGMM_WARN_UNUSED;
+/* Zero-loss mode: mode is "off", "any N" (1 <= N < masters) or "all".  A
+ * commit on a master is acknowledged only once N (every) other live
+ * master's apply worker has flushed it (synchronous_standby_names naming
+ * the subscriptions, which get synchronous_commit = local).  0 / -1. */
+PGMM_EXPORT int pgmm_admin_durability(PGMMadmin *adm, const char *mode) PGMM_WARN_UNUSED;
+/* Fail over master node, which is down: the live masters (every other one
+ * must be up) take its shards and reference tables (to the masters in to[]
+ * when nto > 0, else all of them), balanced per colocation group, after
+ * every survivor's copy of them is made equal to the one that applied most
+ * of node's history; node is marked failed (its ID slot retired), the
+ * survivors stop subscribing to it.  A node that still answers is refused
+ * unless yes (the operator says it is cut off; it is fenced at once).  A
+ * summary (text, or JSON when json), malloc'd; NULL on failure with the
+ * error saying whether anything changed. */
+PGMM_EXPORT char *pgmm_admin_failover(PGMMadmin *adm, const char *node, const char *const *to, int nto,
+                                      int yes, int json);
 
 /* Optional progress messages of admin operations (NULL: silent). */
 typedef void (*pgmm_notice_fn)(void *arg, const char *message);

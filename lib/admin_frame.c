@@ -81,7 +81,25 @@ admin_free_nodes(pgmm_node *nodes, int n)
 PGconn *
 admin_connect_node(const char *name, const char *conninfo, pgmm_buf *err)
 {
-	PGconn *c = PQconnectdb(conninfo);
+	return admin_connect_node_timeout(name, conninfo, 0, err);
+}
+
+PGconn *
+admin_connect_node_timeout(const char *name, const char *conninfo, int timeout_s, pgmm_buf *err)
+{
+	/* The conninfo expanded first, then connect_timeout on top of it (a
+	 * later keyword wins), so a short bound applies whatever the catalog
+	 * conninfo says. */
+	const char *keys[] = {"dbname", timeout_s > 0 ? "connect_timeout" : NULL, NULL};
+	char tbuf[16];
+	const char *vals[3];
+	PGconn *c;
+
+	snprintf(tbuf, sizeof tbuf, "%d", timeout_s);
+	vals[0] = conninfo;
+	vals[1] = tbuf;
+	vals[2] = NULL;
+	c = PQconnectdbParams(keys, vals, 1);
 
 	if (c == NULL)
 	{
@@ -169,6 +187,11 @@ admin_note_failure(PGMMadmin *a, int i, const PGresult *r)
 
 	if (state && strcmp(state, "55P03") == 0)
 		a->lock_blocked = i;
+	/* A deadlock with a writer (its INSERT locks the parent, then the
+	 * shard; sync_local the shards, then the parent): the server rolled
+	 * the change back; admin_catalog_change may run it again. */
+	if (state && strcmp(state, "40P01") == 0)
+		a->change_deadlocked = 1;
 }
 
 /* Who holds locks in this database: prepared transactions (their locks
@@ -459,15 +482,100 @@ admin_commit_everywhere(PGMMadmin *a, long long epoch)
 	return o == PGMM_2PC_OK ? 0 : -1;
 }
 
+static int catalog_change_once(PGMMadmin *a, admin_txn_body body, void *arg);
+
+/*
+ * Zero-loss mode (`pgmm durability`) and a catalog change under write load
+ * can block each other across masters: the change's transaction on m2
+ * holds locks on m2's shards (pgmm.sync_local re-creates guards), so m2's
+ * apply worker waits; a writer's commit on m3 waits for that apply worker
+ * (synchronous_standby_names) while holding the lock the change needs next
+ * on m3.  Nothing moves until lock_timeout.  With slack (ANY 1 of two
+ * subscribers) another subscriber confirms; without it (`all`, or two
+ * masters left after a failover) it cannot.  So: in zero-loss mode the
+ * change first runs with a short lock_timeout; when it failed on a lock,
+ * the masters' commits stop waiting for subscribers for the time of one
+ * more attempt (said in a notice: a commit acknowledged then is not
+ * zero-loss), and the mode is applied again after it, whatever happened.
+ */
 int
 admin_catalog_change(PGMMadmin *a, admin_txn_body body, void *arg)
+{
+	int saved = a->lock_timeout_ms, rc;
+
+	if (!a->ok || a->in_txn)
+		return catalog_change_once(a, body, arg);
+	if (!admin_durability_on(a))
+	{
+		int attempt;
+
+		/* A deadlock with a writer rolled the change back: nothing
+		 * changed, try again (a few times). */
+		for (attempt = 0; attempt < 3; attempt++)
+		{
+			rc = catalog_change_once(a, body, arg);
+			if (rc == 0 || !a->change_deadlocked || strstr(pgmm_buf_str(&a->err), "IN DOUBT") != NULL)
+				break;
+			admin_notice(a, "retrying the change (%s)", pgmm_buf_str(&a->err));
+		}
+		return rc;
+	}
+	if (a->lock_timeout_ms > 500)
+		a->lock_timeout_ms = 500;
+	rc = catalog_change_once(a, body, arg);
+	a->lock_timeout_ms = saved;
+	if (rc == 0 || (!a->change_lock_blocked && !a->change_deadlocked) ||
+	    strstr(pgmm_buf_str(&a->err), "IN DOUBT") != NULL)
+		return rc;
+	admin_notice(a, "zero-loss mode: commits waiting for subscribers and this change's locks block each other; "
+	             "commits do not wait for subscribers during the change (%s)", pgmm_buf_str(&a->err));
+	admin_durability_relax(a);
+	{
+		int attempt;
+
+		/* Writers go on meanwhile: a deadlock with one of them (the server
+		 * picks a victim, perhaps the change) or a lock timeout of the
+		 * shortened wait is worth a few more tries. */
+		for (attempt = 0; attempt < 5; attempt++)
+		{
+			a->lock_timeout_ms = attempt < 4 && saved > 1000 ? 1000 : saved;
+			rc = catalog_change_once(a, body, arg);
+			if (rc == 0 || (!a->change_lock_blocked && !a->change_deadlocked) ||
+			    strstr(pgmm_buf_str(&a->err), "IN DOUBT") != NULL)
+				break;
+			admin_notice(a, "retrying the change (%s)", pgmm_buf_str(&a->err));
+		}
+		a->lock_timeout_ms = saved;
+	}
+	{
+		pgmm_buf keep;
+
+		pgmm_buf_init(&keep);
+		pgmm_buf_append(&keep, pgmm_buf_str(&a->err));
+		if (admin_durability_apply(a) < 0)
+			admin_notice(a, "the durability mode could NOT be applied again: %s; run `pgmm durability` with the "
+			             "mode shown by `pgmm status`", pgmm_buf_str(&a->err));
+		pgmm_buf_reset(&a->err);
+		pgmm_buf_append(&a->err, pgmm_buf_str(&keep));
+		pgmm_buf_free(&keep);
+	}
+	return rc;
+}
+
+static int
+catalog_change_once(PGMMadmin *a, admin_txn_body body, void *arg)
 {
 	long long epoch = -1;
 	int i;
 
 	if (!a->ok)
 		return -1;
+	/* A failed master that answers again is fenced first (once per
+	 * handle). */
+	admin_fence_failed(a);
 	pgmm_buf_reset(&a->err);
+	a->change_lock_blocked = 0;
+	a->change_deadlocked = 0;
 	if (!admin_require_all(a))
 		return -1;
 	/* Epochs that already differ (a change committed on some masters and
@@ -550,6 +658,7 @@ fail:
 		pgmm_buf_append(&a->err, "failed");
 	if (a->lock_blocked >= 0)
 	{
+		a->change_lock_blocked = 1;
 		pgmm_buf_printf(&a->err, " (lock_timeout %d ms, set with --lock-timeout)", a->lock_timeout_ms);
 		admin_describe_lock_holders(a, a->lock_blocked, &a->err);
 		a->lock_blocked = -1;
@@ -640,7 +749,7 @@ pgmm_admin_connect(const char *conninfo)
 	pgmm_options opts;
 	PGconn *home;
 	PGresult *r;
-	int i;
+	int i, k;
 
 	if (a == NULL)
 		return NULL;
@@ -657,8 +766,8 @@ pgmm_admin_connect(const char *conninfo)
 	home = admin_connect_node("(given)", a->home_conninfo, &a->err);
 	if (home == NULL)
 		return a;
-	r = PQexec(home, "SELECT n.name, n.conninfo, n.slot, n.name = (SELECT node FROM pgmm.local) "
-	           "FROM pgmm.nodes n ORDER BY n.name");
+	r = PQexec(home, "SELECT n.name, n.conninfo, n.slot, n.name = (SELECT node FROM pgmm.local), "
+	           "n.state, coalesce(n.failed_epoch, 0) FROM pgmm.nodes n ORDER BY n.name");
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
 	{
 		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -678,9 +787,11 @@ pgmm_admin_connect(const char *conninfo)
 		PQfinish(home);
 		return a;
 	}
-	a->nnodes = PQntuples(r);
-	a->nodes = calloc((size_t) (a->nnodes ? a->nnodes : 1), sizeof(pgmm_node));
-	if (a->nodes == NULL)
+	/* Usable masters go to a->nodes, failed ones aside to a->failed: every
+	 * operation (and every catalog change) runs among the usable ones. */
+	a->nodes = calloc((size_t) PQntuples(r) + 1, sizeof(pgmm_node));
+	a->failed = calloc((size_t) PQntuples(r) + 1, sizeof(admin_failed_node));
+	if (a->nodes == NULL || a->failed == NULL)
 	{
 		admin_seterr(a, "out of memory");
 		PQclear(r);
@@ -688,21 +799,40 @@ pgmm_admin_connect(const char *conninfo)
 		return a;
 	}
 	a->home = -1;
-	for (i = 0; i < a->nnodes; i++)
+	for (k = 0; k < PQntuples(r); k++)
 	{
-		pgmm_node *n = &a->nodes[i];
+		int failed = strcmp(PQgetvalue(r, k, 4), "failed") == 0;
+		int is_home = strcmp(PQgetvalue(r, k, 3), "t") == 0;
+		pgmm_node *n;
 
-		n->name = strdup(PQgetvalue(r, i, 0));
-		n->slot = atoi(PQgetvalue(r, i, 2));
-		if (strcmp(PQgetvalue(r, i, 3), "t") == 0)
+		if (is_home && failed)
 		{
-			a->home = i;
+			admin_seterr(a, "master %s (the one given) was failed over at epoch %s: the other masters own its "
+			             "shards; connect to a live master instead", PQgetvalue(r, k, 0), PQgetvalue(r, k, 5));
+			PQclear(r);
+			PQfinish(home);
+			return a;
+		}
+		if (failed)
+		{
+			admin_failed_node *f = &a->failed[a->nfailed++];
+
+			f->failed_epoch = atoll(PQgetvalue(r, k, 5));
+			n = &f->node;
+		}
+		else
+			n = &a->nodes[a->nnodes++];
+		n->name = strdup(PQgetvalue(r, k, 0));
+		n->slot = atoi(PQgetvalue(r, k, 2));
+		if (is_home)
+		{
+			a->home = a->nnodes - 1;
 			n->conninfo = strdup(a->home_conninfo);
 			n->conn = home;
 			home = NULL;
 		}
 		else
-			n->conninfo = pgmm_conninfo_merge(PQgetvalue(r, i, 1), a->home_conninfo, pgmm_conninfo_carry_keys, &a->err);
+			n->conninfo = pgmm_conninfo_merge(PQgetvalue(r, k, 1), a->home_conninfo, pgmm_conninfo_carry_keys, &a->err);
 		if (n->name == NULL || n->conninfo == NULL)
 		{
 			admin_seterr(a, "out of memory");
@@ -734,6 +864,28 @@ pgmm_admin_connect(const char *conninfo)
 	for (i = 0; i < a->nnodes; i++)
 		if (a->nodes[i].conn)
 			a->nodes[i].server_version = PQserverVersion(a->nodes[i].conn);
+	/* A master given with -d that was failed over but has not been fenced
+	 * yet still believes its catalog: the others know better. */
+	for (i = 0; i < a->nnodes; i++)
+	{
+		const char *param[1];
+
+		if (i == a->home || a->nodes[i].conn == NULL)
+			continue;
+		param[0] = a->nodes[a->home].name;
+		r = PQexecParams(a->nodes[i].conn, "SELECT state, failed_epoch FROM pgmm.nodes WHERE name = $1", 1, NULL,
+		                 param, NULL, NULL, 0);
+		if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+		    strcmp(PQgetvalue(r, 0, 0), "failed") == 0)
+		{
+			admin_seterr(a, "master %s (the one given) was failed over at epoch %s (so says master %s's catalog) "
+			             "but does not know it yet: connect to a live master instead (pgmm then fences it)",
+			             a->nodes[a->home].name, PQgetvalue(r, 0, 1), a->nodes[i].name);
+			PQclear(r);
+			return a;
+		}
+		PQclear(r);
+	}
 	a->ok = 1;
 	pgmm_buf_reset(&a->err);
 	return a;
@@ -761,6 +913,7 @@ pgmm_admin_finish(PGMMadmin *a)
 	if (a->in_txn)
 		admin_rollback_all(a);
 	admin_free_nodes(a->nodes, a->nnodes);
+	admin_free_failed(a);
 	free(a->home_conninfo);
 	pgmm_buf_free(&a->err);
 	free(a);

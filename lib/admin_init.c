@@ -128,14 +128,14 @@ create_mesh(PGMMadmin *a, char **full_conninfo, const char *cluster_id)
 /* Drop pgmm's subscriptions on master i (best effort; slots on an
  * unreachable publisher are left, and named in the error). */
 static void
-drop_subscriptions(PGMMadmin *a, int i)
+drop_subscriptions_on(PGMMadmin *a, pgmm_node *node)
 {
 	PGresult *r;
 	int j;
 
-	if (a->nodes[i].conn == NULL)
+	if (node->conn == NULL)
 		return;
-	r = PQexec(a->nodes[i].conn, admin_sql_list_subscriptions);
+	r = PQexec(node->conn, admin_sql_list_subscriptions);
 	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
 	{
 		PQclear(r);
@@ -150,21 +150,21 @@ drop_subscriptions(PGMMadmin *a, int i)
 		pgmm_buf_init(&id);
 		pgmm_buf_ident(&id, PQgetvalue(r, j, 0));
 		pgmm_buf_printf(&sql, "DROP SUBSCRIPTION %s", pgmm_buf_str(&id));
-		x = PQexec(a->nodes[i].conn, pgmm_buf_str(&sql));
+		x = PQexec(node->conn, pgmm_buf_str(&sql));
 		if (x == NULL || PQresultStatus(x) != PGRES_COMMAND_OK)
 		{
 			/* Publisher unreachable: detach the slot and drop locally. */
 			PQclear(x);
 			pgmm_buf_reset(&sql);
 			pgmm_buf_printf(&sql, "ALTER SUBSCRIPTION %s DISABLE", pgmm_buf_str(&id));
-			PQclear(PQexec(a->nodes[i].conn, pgmm_buf_str(&sql)));
+			PQclear(PQexec(node->conn, pgmm_buf_str(&sql)));
 			pgmm_buf_reset(&sql);
 			pgmm_buf_printf(&sql, "ALTER SUBSCRIPTION %s SET (slot_name = NONE)", pgmm_buf_str(&id));
-			PQclear(PQexec(a->nodes[i].conn, pgmm_buf_str(&sql)));
+			PQclear(PQexec(node->conn, pgmm_buf_str(&sql)));
 			pgmm_buf_reset(&sql);
 			pgmm_buf_printf(&sql, "DROP SUBSCRIPTION %s", pgmm_buf_str(&id));
-			x = PQexec(a->nodes[i].conn, pgmm_buf_str(&sql));
-			admin_notice(a, "master %s: subscription %s dropped without its remote slot", a->nodes[i].name,
+			x = PQexec(node->conn, pgmm_buf_str(&sql));
+			admin_notice(a, "master %s: subscription %s dropped without its remote slot", node->name,
 			             PQgetvalue(r, j, 0));
 		}
 		PQclear(x);
@@ -175,12 +175,24 @@ drop_subscriptions(PGMMadmin *a, int i)
 }
 
 static void
+drop_subscriptions(PGMMadmin *a, int i)
+{
+	drop_subscriptions_on(a, &a->nodes[i]);
+}
+
+static void
+drop_server_side_on(pgmm_node *node)
+{
+	if (node->conn == NULL)
+		return;
+	PQclear(PQexec(node->conn, "DROP PUBLICATION IF EXISTS " PGMM_PUBLICATION));
+	PQclear(PQexec(node->conn, "DROP SCHEMA IF EXISTS pgmm CASCADE"));
+}
+
+static void
 drop_server_side(PGMMadmin *a, int i)
 {
-	if (a->nodes[i].conn == NULL)
-		return;
-	PQclear(PQexec(a->nodes[i].conn, "DROP PUBLICATION IF EXISTS " PGMM_PUBLICATION));
-	PQclear(PQexec(a->nodes[i].conn, "DROP SCHEMA IF EXISTS pgmm CASCADE"));
+	drop_server_side_on(&a->nodes[i]);
 }
 
 /* ------------------------------------------------------------ init */
@@ -436,10 +448,46 @@ pgmm_admin_uninstall(PGMMadmin *a)
 	pgmm_buf_reset(&a->err);
 	if (!admin_require_all(a))
 		return -1;
+	admin_fence_failed(a);  /* reaches the failed masters that answer */
+	/* Zero-loss mode first: no commit may wait for an apply worker that
+	 * is about to go. */
+	for (i = 0; i < a->nnodes; i++)
+		admin_durability_reset(a, i);
 	for (i = 0; i < a->nnodes; i++)
 		drop_subscriptions(a, i);
 	for (i = 0; i < a->nnodes; i++)
 		drop_server_side(a, i);
+	/* Failed masters that answer lose pgmm too; the others keep it (and
+	 * their slots) until they come back and are removed by hand. */
+	for (i = 0; i < a->nfailed; i++)
+	{
+		if (a->failed[i].node.conn == NULL)
+		{
+			admin_notice(a, "failed master %s is unreachable: pgmm is left on it", a->failed[i].node.name);
+			continue;
+		}
+		{
+			/* Zero-loss mode left on it would make every commit there
+			 * wait for subscribers that are gone. */
+			PGconn *fc = a->failed[i].node.conn;
+			PGresult *r;
+
+			PQclear(PQexec(fc, "SET synchronous_commit = local"));
+			r = PQexec(fc, "SELECT durability FROM pgmm.cluster");
+			if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+			    strcmp(PQgetvalue(r, 0, 0), "off") != 0)
+			{
+				PQclear(PQexec(fc, "ALTER SYSTEM RESET synchronous_standby_names"));
+				PQclear(PQexec(fc, "SELECT pg_catalog.pg_reload_conf()"));
+			}
+			PQclear(r);
+		}
+		drop_subscriptions_on(a, &a->failed[i].node);
+		drop_server_side_on(&a->failed[i].node);
+		PQclear(PQexec(a->failed[i].node.conn, "SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM "
+		               "pg_catalog.pg_replication_slots WHERE slot_name LIKE 'pgmm\\_%' AND NOT active "
+		               "AND database = current_database()"));
+	}
 	admin_notice(a, "pgmm removed from %d masters (tables and rows kept)", a->nnodes);
 	return 0;
 }

@@ -13,6 +13,9 @@
  *   admin_tables.c  ddl, reference, distribute
  *   admin_report.c  status (gathered into a struct, rendered as text or
  *                   JSON), verify, recover
+ *   admin_copy.c    equalize one relation between two masters (by primary
+ *                   key, in batches), repair, rejoin
+ *   admin_ha.c      failover of a dead master, fencing of a failed one
  *
  * The builders (admin_build_*) are pure: they turn what was learnt from the
  * masters into the SQL each master will run, touching no server, so the
@@ -27,12 +30,35 @@
 #include "pghash.h"
 #include "twophase.h"
 
+/* How far pgmm got in fencing a failed master (admin_ha.c). */
+typedef enum admin_fence
+{
+	ADMIN_FENCE_NOT_TRIED = 0,
+	ADMIN_FENCE_UNREACHABLE,    /* could not connect (short connect timeout) */
+	ADMIN_FENCE_DONE,           /* its catalog is the survivors', guards on everything */
+	ADMIN_FENCE_FAILED          /* reachable but fencing failed: it may accept writes */
+} admin_fence;
+
+/* A master the catalog marks failed: out of a->nodes (no catalog change
+ * includes it), kept here so pgmm can fence it whenever it is reachable. */
+typedef struct admin_failed_node
+{
+	pgmm_node   node;           /* name, conninfo, slot; conn open when reached */
+	long long   failed_epoch;   /* the epoch of its failover */
+	admin_fence fence;
+	char       *note;           /* why fencing failed, or what fencing did; NULL */
+	int         fenced_now;     /* this handle changed its catalog/guards */
+} admin_failed_node;
+
 struct pgmm_admin
 {
 	int         ok;
 	pgmm_buf    err;
-	pgmm_node  *nodes;          /* in catalog order (by name) */
+	pgmm_node  *nodes;          /* the usable (active) masters, in catalog order (by name) */
 	int         nnodes;
+	admin_failed_node *failed;  /* masters marked failed, in catalog order */
+	int         nfailed;
+	int         fence_tried;    /* admin_fence_failed ran on this handle */
 	int         home;           /* index of the master we came in through */
 	char       *home_conninfo;  /* libpq part of the caller's conninfo */
 	pgmm_notice_fn notice;
@@ -41,6 +67,8 @@ struct pgmm_admin
 	int         catchup_wait_ms;/* ddl: bound on the subscriptions' catch-up (0: default 30 s) */
 	int         lock_timeout_ms;/* lock_timeout of catalog-change statements */
 	int         lock_blocked;   /* master whose statement hit lock_timeout (55P03), else -1 */
+	int         change_lock_blocked; /* the last catalog change failed on a lock_timeout */
+	int         change_deadlocked;   /* ... or on a deadlock (40P01) */
 };
 
 /* ------------------------------------------------------------ admin_frame.c */
@@ -52,6 +80,9 @@ void admin_free_nodes(pgmm_node *nodes, int n);
 /* Open a connection to one master; NULL with "master NAME (...) is
  * unreachable: ..." appended to err. */
 PGconn *admin_connect_node(const char *name, const char *conninfo, pgmm_buf *err);
+/* The same with connect_timeout set to timeout_s seconds (a failed or
+ * suspect master must not hold pgmm up). */
+PGconn *admin_connect_node_timeout(const char *name, const char *conninfo, int timeout_s, pgmm_buf *err);
 /* 1 when every master is connected (reconnecting those that dropped),
  * else 0 with the error set: catalog changes need every master. */
 int admin_require_all(PGMMadmin *a);
@@ -134,6 +165,27 @@ int admin_refresh_and_unfreeze(PGMMadmin *a);
  * malloc'd, NULL when out of memory. */
 pgmm_2pc_part *admin_parts(const PGMMadmin *a);
 
+/* ------------------------------------------------------------ admin_ha.c */
+
+/* Free a->failed. */
+void admin_free_failed(PGMMadmin *a);
+/* Index in a->failed of the failed master called name; -1 when none. */
+int admin_failed_index(const PGMMadmin *a, const char *name);
+/* Move master v (not the home one) out of the node set into a->failed
+ * (its connection kept); 0 / -1 out of memory. */
+int admin_set_aside(PGMMadmin *a, int v, long long failed_epoch);
+/* Reach every failed master (short connect timeout) and fence the ones
+ * that answer: their catalog overwritten with the home master's (so
+ * pgmm.sync_local() there puts guards on every shard and empties the
+ * publication), their subscriptions disabled; on every usable master, drop
+ * what still subscribes to a failed master or keeps a slot for it.  Sets
+ * each one's fence state; best effort, never fails. */
+void admin_fence_failed(PGMMadmin *a);
+/* Balance n shards of one colocation group over ntargets masters holding
+ * count[t] shards of it already: out[k] the target of shard k (the one
+ * with the fewest so far, the first in order on a tie); count updated. */
+void admin_failover_assign(int *count, int ntargets, int n, int *out);
+
 /* ------------------------------------------------------------ admin_init.c builders */
 
 /* Subscription and slot names of publisher -> subscriber. */
@@ -156,6 +208,25 @@ void admin_build_install(admin_stmts *s, const pgmm_node *nodes, int n, int me,
  * cut) appended to b. */
 int  admin_ddl_mentions(const char *body, const char *name);
 void admin_ddl_reason(pgmm_buf *b, const char *body);
+
+/* The freeze (PM006) of ddl, shared with repair: one catalog change each,
+ * on the pgmm.tables rows matching where (SQL, e.g. "(schema_name,
+ * table_name) IN (('public', 't'))"); reason goes to frozen_reason.  The
+ * guards then refuse writes to those tables on every master (libpgmm waits
+ * them out).  0 / -1. */
+int admin_freeze(PGMMadmin *a, const char *where, const char *reason);
+int admin_unfreeze(PGMMadmin *a, const char *where);
+/* Called by admin_wait_catchup on every look at a subscription that has
+ * not caught up (publisher, subscriber: master indexes; sub: its name):
+ * -1 stops the wait (error set), 0 waits on, 1 waits on with the clock
+ * restarted (it mended something), 2 stops waiting for this one. */
+typedef int (*admin_behind_fn)(PGMMadmin *a, int publisher, int subscriber, const char *sub, void *arg);
+/* Wait until every subscription has applied everything its publisher had
+ * written when the wait began (bounded by --catchup-wait, default 30 s);
+ * behind may be NULL.  0 / -1 (error names who did not catch up). */
+int admin_wait_catchup(PGMMadmin *a, admin_behind_fn behind, void *arg);
+void admin_sleep_ms(int ms);
+long long admin_now_ms(void);	/* monotonic */
 
 /* INSERT of a reference table into pgmm.tables (frozen until refreshed). */
 void admin_build_reference(pgmm_buf *b, const char *schema, const char *table, const char *owner);
@@ -208,6 +279,41 @@ int admin_ddl_check_body(const char *sql, pgmm_buf *err);
  * without tables goes with its shards. */
 void admin_build_drop_tables(admin_stmts *s, const char *const *schemas, const char *const *names, int n, int drop);
 
+/* ------------------------------------------------------------ admin_durability.c */
+
+enum { ADMIN_DURABILITY_OFF = 0, ADMIN_DURABILITY_ANY = 1, ADMIN_DURABILITY_ALL = 2 };
+
+typedef struct admin_durability
+{
+	int mode;       /* ADMIN_DURABILITY_* */
+	int n;          /* ANY n */
+} admin_durability;
+
+/* Parse "off", "any N" (1 <= N < nmasters) or "all" (nmasters >= 2),
+ * spaces and case ignored; 0 / -1 with a message in err. */
+int admin_durability_parse(const char *text, int nmasters, admin_durability *d, pgmm_buf *err);
+/* The catalog's spelling: "off", "any N", "all". */
+void admin_durability_text(const admin_durability *d, pgmm_buf *b);
+/* synchronous_standby_names for a master whose subscribers' apply workers
+ * are names[0..n): '' (nothing appended) for off or no subscriber,
+ * ANY min(N, n) ("a", "b") or FIRST n (...) for all. */
+void admin_build_standby_names(pgmm_buf *b, const admin_durability *d, const char *const *names, int n);
+/* Write synchronous_standby_names on every live master from the catalog's
+ * durability mode (pgmm.cluster.durability: 'off', 'any N', 'all') and the
+ * live masters' subscriptions (ALTER SYSTEM + pg_reload_conf, outside any
+ * transaction); a failed/dead master's subscriptions are left out so a
+ * commit never waits for it.  0 / -1. */
+int admin_durability_apply(PGMMadmin *a);
+/* Is the catalog's durability mode (home master) other than off?  0 when
+ * it cannot be read. */
+int admin_durability_on(PGMMadmin *a);
+/* Every master's commits stop waiting for subscribers (synchronous_standby_names
+ * reset; best effort): see admin_catalog_change. */
+void admin_durability_relax(PGMMadmin *a);
+/* uninstall: reset synchronous_standby_names on master i when the catalog
+ * there says durability is not off (best effort, a notice on failure). */
+void admin_durability_reset(PGMMadmin *a, int i);
+
 /* ------------------------------------------------------------ admin_report.c */
 
 typedef struct admin_master_report
@@ -220,6 +326,12 @@ typedef struct admin_master_report
 	char *version;
 	char *address;
 	char *error;        /* why it is down or unreadable; NULL when fine */
+	char *sync_names;   /* its synchronous_standby_names (durability); NULL unknown */
+	long  sync_waiting; /* sessions waiting for a subscriber to confirm a commit (SyncRep) */
+	/* a master the catalog marks failed (listed after the usable ones) */
+	int   failed;
+	long long failed_epoch;
+	admin_fence fence;
 } admin_master_report;
 
 typedef struct admin_table_report
@@ -283,6 +395,7 @@ typedef struct admin_report
 	admin_shard_count     *shards;   int nshards;
 	admin_sub_report      *subs;     int nsubs;
 	admin_prepared_report *prepared; int nprepared;
+	char                  *durability; /* the catalog's mode (home master); NULL unknown */
 } admin_report;
 
 void admin_report_free(admin_report *r);
@@ -291,6 +404,9 @@ void admin_report_free(admin_report *r);
  * failed before and the subscriber has not confirmed a byte of its lag
  * during the sample (a cumulative error count alone never makes it). */
 const char *admin_sub_state(const admin_sub_report *s);
+/* A failed master's fence state for people: "FENCED", "FAILED, not
+ * fenced: unreachable", "STALE, not fenced: may accept writes". */
+const char *admin_fence_label(admin_fence f);
 /* Render r (text for people, JSON for tools) onto out. */
 void admin_report_text(const admin_report *r, pgmm_buf *out);
 void admin_report_json(const admin_report *r, pgmm_buf *out);
@@ -302,11 +418,72 @@ void admin_json_str(pgmm_buf *b, const char *s);
  * names, unquoted; none: the whole row is the key). */
 void admin_build_verify_checksum(pgmm_buf *b, const char *qualified);
 void admin_build_verify_rows(pgmm_buf *b, const char *shard, const char *const *keys, int nkeys);
+/* The hash of one row of relation alias r, the same for verify and
+ * equalize: the md5 of its whole-row value (a two-part name is always the
+ * relation's, so no column can take the row's place). */
+#define ADMIN_ROW_HASH "pg_catalog.md5(ROW(r.*)::text)"
+/* The key of one row of alias r as text in the C collation (keys: the key
+ * columns, unquoted; none: the whole row), parenthesised. */
+void admin_build_key_text(pgmm_buf *b, const char *const *keys, int nkeys);
 /* Merge two (key, hash) lists sorted by key (strcmp; NULL keys as ""): the
  * number of keys whose rows differ (missing on one side or another hash),
  * and the first maxkeys of them in first (pointers into ka/kb). */
 int admin_verify_diff(const char *const *ka, const char *const *ha, int na,
                       const char *const *kb, const char *const *hb, int nb,
                       int maxkeys, const char **first, int *nfirst);
+
+/* ------------------------------------------------------------ admin_copy.c */
+
+typedef struct admin_diff
+{
+	long long missing;   /* rows src has and dst lacks */
+	long long extra;     /* rows dst has and src lacks */
+	long long changed;   /* same key, different row */
+	pgmm_buf  keys;      /* the first differing keys, as text, ", "-separated */
+	int       nkeys;     /* how many keys are in `keys` (at most 10) */
+} admin_diff;
+void admin_diff_init(admin_diff *d);
+void admin_diff_free(admin_diff *d);
+/* Make master dst's copy of relation schema.rel (a shard partition or a
+ * reference table; rows matched by the primary key) equal to master src's.
+ * src and dst are indexes into a->nodes.  Runs on dst in its own transaction
+ * with session_replication_role = replica (guards do not fire, nothing is
+ * published: dst publishes only what it owns), committed before it returns;
+ * dry_run: compare only, change nothing.  Nothing is ever changed on src.
+ * Not for use inside admin_catalog_change (a->in_txn). 0 / -1 (error set). */
+int admin_equalize(PGMMadmin *a, int src, int dst, const char *schema, const char *rel,
+                   int dry_run, admin_diff *d);
+
+/* admin_equalize that also hands every row of dst that differs (kind
+ * "extra": src lacks the key; "changed": src's row differs) to fn, with
+ * its key and whole-row text, before anything is mended (dry_run: nothing
+ * is).  fn NULL: admin_equalize. */
+typedef void (*admin_row_fn)(void *arg, const char *kind, const char *key, const char *row);
+int admin_equalize_rows(PGMMadmin *a, int src, int dst, const char *schema, const char *rel,
+                        int dry_run, admin_diff *d, admin_row_fn fn, void *fn_arg);
+
+/* equalize's SQL (rel: the relation, quoted and qualified; keys: primary
+ * key columns, unquoted, with their types as format_type() gives them;
+ * none: the whole row is the key):
+ *   rows    key text (C collation), row hash (ADMIN_ROW_HASH), each key
+ *           column as text; ordered by key then hash
+ *   fetch   the whole-row text and key text of every row whose key is
+ *           among the text[] parameters $1..$nkeys (none: whose row text
+ *           is among $1)
+ *   delete  the same rows, deleted
+ *   insert  the rows whose whole-row texts are in $1, into the columns
+ *           cols (the relation's columns that are not generated) */
+void admin_build_equalize_rows(pgmm_buf *b, const char *rel, const char *const *keys, int nkeys);
+void admin_build_equalize_fetch(pgmm_buf *b, const char *rel, const char *const *keys,
+                                const char *const *types, int nkeys);
+void admin_build_equalize_delete(pgmm_buf *b, const char *rel, const char *const *keys,
+                                 const char *const *types, int nkeys);
+void admin_build_equalize_insert(pgmm_buf *b, const char *rel, const char *const *cols, int ncols);
+/* rejoin's CREATE SUBSCRIPTION: init's, with copy_data = true when copy_data. */
+void admin_build_rejoin_subscription(pgmm_buf *b, const char *publisher, const char *subscriber,
+                                     const char *publisher_conninfo, const char *cluster_id,
+                                     int subscriber_version, int copy_data);
+/* Append a text[] literal of the n strings v (none NULL). */
+void admin_build_text_array(pgmm_buf *b, const char *const *v, int n);
 
 #endif

@@ -31,7 +31,9 @@ admin_report_free(admin_report *r)
 		free(r->masters[i].version);
 		free(r->masters[i].address);
 		free(r->masters[i].error);
+		free(r->masters[i].sync_names);
 	}
+	free(r->durability);
 	for (i = 0; i < r->ntables; i++)
 	{
 		admin_table_report *t = &r->tables[i];
@@ -64,6 +66,22 @@ admin_report_free(admin_report *r)
 	free(r->subs);
 	free(r->prepared);
 	memset(r, 0, sizeof *r);
+}
+
+const char *
+admin_fence_label(admin_fence f)
+{
+	switch (f)
+	{
+		case ADMIN_FENCE_DONE:
+			return "FENCED";
+		case ADMIN_FENCE_UNREACHABLE:
+			return "FAILED, not fenced: unreachable";
+		case ADMIN_FENCE_FAILED:
+			return "STALE, not fenced: may accept writes";
+		default:
+			return "FAILED, not fenced: not tried";
+	}
 }
 
 /* STALLED: the apply worker is failing now (a conflict): errors during the
@@ -147,14 +165,27 @@ admin_report_json(const admin_report *r, pgmm_buf *out)
 		admin_json_str(out, m->address ? m->address : "");
 		pgmm_buf_append(out, ", \"error\": ");
 		admin_json_str(out, m->error);
+		pgmm_buf_append(out, ", \"sync_standby_names\": ");
+		admin_json_str(out, m->sync_names);
+		pgmm_buf_printf(out, ", \"sync_waiting\": %ld", m->sync_waiting);
 		pgmm_buf_append(out, ", \"prepared\": ");
 		pgmm_buf_init(&p);
 		prepared_on(r, i, &p);
 		admin_json_str(out, pgmm_buf_str(&p));
 		pgmm_buf_free(&p);
+		pgmm_buf_append(out, ", \"state\": ");
+		admin_json_str(out, m->failed ? "failed" : "active");
+		if (m->failed)
+		{
+			pgmm_buf_printf(out, ", \"failed_epoch\": %lld, \"fenced\": %s, \"fence\": ", m->failed_epoch,
+			                m->fence == ADMIN_FENCE_DONE ? "true" : "false");
+			admin_json_str(out, admin_fence_label(m->fence));
+		}
 		pgmm_buf_append(out, "}");
 	}
-	pgmm_buf_append(out, "], \"tables\": [");
+	pgmm_buf_append(out, "], \"durability\": ");
+	admin_json_str(out, r->durability);
+	pgmm_buf_append(out, ", \"tables\": [");
 	for (i = 0; i < r->ntables; i++)
 	{
 		const admin_table_report *t = &r->tables[i];
@@ -267,16 +298,26 @@ admin_report_json(const admin_report *r, pgmm_buf *out)
 void
 admin_report_text(const admin_report *r, pgmm_buf *out)
 {
-	int i, up = 0;
+	int i, up = 0, nfailed = 0, nusable;
 
 	for (i = 0; i < r->nmasters; i++)
-		up += r->masters[i].up;
-	pgmm_buf_printf(out, "masters: %d (%d up)\n", r->nmasters, up);
+	{
+		nfailed += r->masters[i].failed;
+		up += r->masters[i].up && !r->masters[i].failed;
+	}
+	nusable = r->nmasters - nfailed;
+	pgmm_buf_printf(out, "masters: %d (%d up)", nusable, up);
+	if (nfailed)
+		pgmm_buf_printf(out, ", %d failed", nfailed);
+	pgmm_buf_append(out, "\n");
 	pgmm_buf_printf(out, "  %-12s %-5s %-5s %-7s %-9s %s\n", "NAME", "STATE", "SLOT", "EPOCH", "VERSION", "ADDRESS");
 	for (i = 0; i < r->nmasters; i++)
 	{
 		const admin_master_report *m = &r->masters[i];
 		pgmm_buf p;
+
+		if (m->failed)
+			continue;
 
 		pgmm_buf_printf(out, "  %-12s %-5s %-5d %-7s %-9s %s%s\n", m->name ? m->name : "?", m->up ? "up" : "DOWN",
 		                m->slot, m->epoch && m->epoch[0] ? m->epoch : "-", m->version ? m->version : "-",
@@ -291,7 +332,34 @@ admin_report_text(const admin_report *r, pgmm_buf *out)
 		prepared_on(r, i, &p);
 		if (p.len)
 			pgmm_buf_printf(out, "      unfinished two-phase transactions: %s (run `pgmm recover`)\n", pgmm_buf_str(&p));
+		if (m->sync_waiting > 0)
+			pgmm_buf_printf(out, "      %ld commit%s WAITING for a subscriber to confirm (synchronous_standby_names = %s)\n",
+			                m->sync_waiting, m->sync_waiting == 1 ? "" : "s", m->sync_names ? m->sync_names : "?");
 		pgmm_buf_free(&p);
+	}
+	pgmm_buf_printf(out, "durability: %s%s\n", r->durability ? r->durability : "unknown",
+	                r->durability && strcmp(r->durability, "off") == 0 ? " (commits wait for no other master)"
+	                : r->durability ? " (a commit is acknowledged once that many other masters have it)" : "");
+	if (nfailed)
+		pgmm_buf_printf(out, "failed masters: %d (out of every catalog change; their slots retired)\n", nfailed);
+	for (i = 0; i < r->nmasters; i++)
+	{
+		const admin_master_report *m = &r->masters[i];
+
+		if (!m->failed)
+			continue;
+		pgmm_buf_printf(out, "  %-12s %s  (failed at epoch %lld; slot %d; %s)\n", m->name ? m->name : "?",
+		                admin_fence_label(m->fence), m->failed_epoch, m->slot, m->address ? m->address : "");
+		if (m->fence == ADMIN_FENCE_DONE)
+			pgmm_buf_printf(out, "      catalog epoch %s there, guards on every shard, subscriptions disabled; rows "
+			                "written to it after it failed are on no other master (`pgmm rejoin %s` finds them)\n",
+			                m->epoch && m->epoch[0] ? m->epoch : "?", m->name ? m->name : "?");
+		if (m->error)
+		{
+			pgmm_buf_append(out, "      ");
+			pgmm_buf_append_pqmsg(out, m->error);
+			pgmm_buf_append(out, "\n");
+		}
 	}
 	pgmm_buf_printf(out, "tables: %d\n", r->ntables);
 	for (i = 0; i < r->ntables; i++)
@@ -322,7 +390,7 @@ admin_report_text(const admin_report *r, pgmm_buf *out)
 		}
 		pgmm_buf_append(out, "\n");
 	}
-	pgmm_buf_printf(out, "subscriptions: %d of %d expected\n", r->nsubs, r->nmasters * (r->nmasters - 1));
+	pgmm_buf_printf(out, "subscriptions: %d of %d expected\n", r->nsubs, nusable * (nusable - 1));
 	pgmm_buf_printf(out, "  %-26s %-10s %12s %10s  %s\n", "SUBSCRIBER <- PUBLISHER", "STATE", "LAG BYTES", "LAG TIME",
 	                "NOTES");
 	for (i = 0; i < r->nsubs; i++)
@@ -646,8 +714,10 @@ gather_status(PGMMadmin *a, admin_report *r)
 	PGresult *tables = NULL, *shards = NULL;
 	int i, k, broken = 0, rc = -1;
 
+	/* A failed master that answers again is fenced first. */
+	admin_fence_failed(a);
 	memset(r, 0, sizeof *r);
-	r->masters = calloc((size_t) a->nnodes + 1, sizeof *r->masters);
+	r->masters = calloc((size_t) (a->nnodes + a->nfailed) + 1, sizeof *r->masters);
 	r->subs = calloc((size_t) (a->nnodes * a->nnodes + 1), sizeof *r->subs);
 	if (!r->masters || !r->subs)
 	{
@@ -667,12 +737,18 @@ gather_status(PGMMadmin *a, admin_report *r)
 		if (!master_up(a, i, m, &broken))
 			continue;
 		x = PQexec(a->nodes[i].conn,
-		           "SELECT (SELECT epoch FROM pgmm.cluster)::text, split_part(current_setting('server_version'), ' ', 1)");
+		           "SELECT (SELECT epoch FROM pgmm.cluster)::text, split_part(current_setting('server_version'), ' ', 1), "
+		           "(SELECT durability FROM pgmm.cluster), current_setting('synchronous_standby_names'), "
+		           "(SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE wait_event = 'SyncRep')::text");
 		if (x && PQresultStatus(x) == PGRES_TUPLES_OK)
 		{
 			m->up = 1;
 			m->epoch = dup_or_broken(PQgetvalue(x, 0, 0), &broken);
 			m->version = dup_or_broken(PQgetvalue(x, 0, 1), &broken);
+			if (i == a->home)
+				r->durability = dup_or_broken(PQgetvalue(x, 0, 2), &broken);
+			m->sync_names = dup_or_broken(PQgetvalue(x, 0, 3), &broken);
+			m->sync_waiting = atol(PQgetvalue(x, 0, 4));
 		}
 		else
 		{
@@ -691,6 +767,35 @@ gather_status(PGMMadmin *a, admin_report *r)
 	for (i = 0; i < a->nnodes; i++)
 		if (r->masters[i].up)
 			gather_slots(a, i, r);
+	/* The failed masters, after the usable ones: fenced when the handle
+	 * was opened (admin_fence_failed) if they answered. */
+	for (k = 0; k < a->nfailed; k++)
+	{
+		admin_failed_node *f = &a->failed[k];
+		admin_master_report *m = &r->masters[r->nmasters++];
+
+		m->name = dup_or_broken(f->node.name, &broken);
+		m->slot = f->node.slot;
+		m->address = pgmm_conninfo_describe(f->node.conninfo);
+		m->failed = 1;
+		m->failed_epoch = f->failed_epoch;
+		m->fence = f->fence;
+		if (f->note)
+			m->error = dup_or_broken(f->note, &broken);
+		if (f->node.conn && PQstatus(f->node.conn) == CONNECTION_OK)
+		{
+			PGresult *x = PQexec(f->node.conn, "SELECT (SELECT epoch FROM pgmm.cluster)::text, "
+			                     "split_part(current_setting('server_version'), ' ', 1)");
+
+			if (x && PQresultStatus(x) == PGRES_TUPLES_OK && PQntuples(x) == 1)
+			{
+				m->up = 1;
+				m->epoch = dup_or_broken(PQgetvalue(x, 0, 0), &broken);
+				m->version = dup_or_broken(PQgetvalue(x, 0, 1), &broken);
+			}
+			PQclear(x);
+		}
+	}
 	sample_subscriptions(a, r);
 	if (!r->masters[a->home].up)
 	{
@@ -789,6 +894,7 @@ pgmm_admin_recover(PGMMadmin *a, int *resolved)
 		*resolved = 0;
 	if (a == NULL || !a->ok)
 		return -1;
+	admin_fence_failed(a);
 	pgmm_buf_reset(&a->err);
 	/* Reach every master that is up; the prepared transactions whose
 	 * deciding master is up can be finished even with another one down. */
@@ -860,8 +966,8 @@ admin_build_verify_checksum(pgmm_buf *b, const char *qualified)
 	pgmm_buf_printf(b, "SELECT (SELECT pg_catalog.format('%%I.%%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
 	                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = g.t), g.n, g.h FROM ("
 	                "SELECT r.tableoid AS t, pg_catalog.count(*) AS n, "
-	                "pg_catalog.md5(pg_catalog.string_agg(pg_catalog.md5(ROW(r.*)::text), '' "
-	                "ORDER BY pg_catalog.md5(ROW(r.*)::text))) AS h FROM %s AS r GROUP BY 1) AS g ORDER BY 1", qualified);
+	                "pg_catalog.md5(pg_catalog.string_agg(" ADMIN_ROW_HASH ", '' "
+	                "ORDER BY " ADMIN_ROW_HASH ")) AS h FROM %s AS r GROUP BY 1) AS g ORDER BY 1", qualified);
 }
 
 /*
@@ -870,11 +976,10 @@ admin_build_verify_checksum(pgmm_buf *b, const char *qualified)
  * byte order (so that two masters' lists merge with strcmp).
  */
 void
-admin_build_verify_rows(pgmm_buf *b, const char *shard, const char *const *keys, int nkeys)
+admin_build_key_text(pgmm_buf *b, const char *const *keys, int nkeys)
 {
 	int k;
 
-	pgmm_buf_append(b, "SELECT ");
 	if (nkeys <= 0)
 		pgmm_buf_append(b, "(ROW(r.*)::text");
 	else if (nkeys == 1)
@@ -893,7 +998,15 @@ admin_build_verify_rows(pgmm_buf *b, const char *shard, const char *const *keys,
 		}
 		pgmm_buf_append(b, ")::text");
 	}
-	pgmm_buf_printf(b, " COLLATE \"C\") AS k, pg_catalog.md5(ROW(r.*)::text) AS h FROM ONLY %s AS r ORDER BY 1, 2", shard);
+	pgmm_buf_append(b, " COLLATE \"C\")");
+}
+
+void
+admin_build_verify_rows(pgmm_buf *b, const char *shard, const char *const *keys, int nkeys)
+{
+	pgmm_buf_append(b, "SELECT ");
+	admin_build_key_text(b, keys, nkeys);
+	pgmm_buf_printf(b, " AS k, " ADMIN_ROW_HASH " AS h FROM ONLY %s AS r ORDER BY 1, 2", shard);
 }
 
 static int
@@ -1096,6 +1209,7 @@ verify_run(PGMMadmin *a, int json, int *diverged)
 		*diverged = 0;
 	if (a == NULL || !a->ok)
 		return NULL;
+	admin_fence_failed(a);
 	pgmm_buf_reset(&a->err);
 	if (!admin_require_all(a))
 		return NULL;

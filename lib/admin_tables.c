@@ -372,35 +372,72 @@ typedef struct ddl_freeze
 	pgmm_buf    names;    /* "public.t, public.u" for messages */
 } ddl_freeze;
 
-static int
-ddl_freeze_body(PGMMadmin *a, void *arg)
+/* What the freeze and unfreeze bodies need. */
+typedef struct freeze_args
 {
-	ddl_freeze *f = arg;
+	const char *where;
+	const char *reason;
+} freeze_args;
+
+static int
+freeze_body(PGMMadmin *a, void *arg)
+{
+	freeze_args *f = arg;
 	pgmm_buf sql;
 	int rc;
 
 	pgmm_buf_init(&sql);
 	pgmm_buf_append(&sql, "UPDATE pgmm.tables SET frozen = true, frozen_reason = ");
-	pgmm_buf_literal(&sql, pgmm_buf_str(&f->reason));
-	pgmm_buf_printf(&sql, " WHERE %s", pgmm_buf_str(&f->where));
+	pgmm_buf_literal(&sql, f->reason);
+	pgmm_buf_printf(&sql, " WHERE %s", f->where);
 	rc = admin_run_all(a, pgmm_buf_str(&sql));
 	pgmm_buf_free(&sql);
 	return rc;
 }
 
 static int
-ddl_unfreeze_body(PGMMadmin *a, void *arg)
+unfreeze_body(PGMMadmin *a, void *arg)
 {
-	ddl_freeze *f = arg;
+	freeze_args *f = arg;
 	pgmm_buf sql;
 	int rc;
 
 	pgmm_buf_init(&sql);
-	pgmm_buf_printf(&sql, "UPDATE pgmm.tables SET frozen = false, frozen_reason = NULL WHERE %s",
-	                pgmm_buf_str(&f->where));
+	pgmm_buf_printf(&sql, "UPDATE pgmm.tables SET frozen = false, frozen_reason = NULL WHERE %s", f->where);
 	rc = admin_run_all(a, pgmm_buf_str(&sql));
 	pgmm_buf_free(&sql);
 	return rc;
+}
+
+int
+admin_freeze(PGMMadmin *a, const char *where, const char *reason)
+{
+	freeze_args f;
+
+	f.where = where;
+	f.reason = reason;
+	return admin_catalog_change(a, freeze_body, &f);
+}
+
+int
+admin_unfreeze(PGMMadmin *a, const char *where)
+{
+	freeze_args f;
+
+	f.where = where;
+	f.reason = NULL;
+	return admin_catalog_change(a, unfreeze_body, &f);
+}
+
+static int
+ddl_unfreeze_body(PGMMadmin *a, void *arg)
+{
+	ddl_freeze *f = arg;
+	freeze_args u;
+
+	u.where = pgmm_buf_str(&f->where);
+	u.reason = NULL;
+	return unfreeze_body(a, &u);
 }
 
 static int
@@ -415,8 +452,8 @@ ddl_frozen_body(PGMMadmin *a, void *arg)
 	return ddl_body_run(a, f->sql, 1);
 }
 
-static void
-sleep_ms(int ms)
+void
+admin_sleep_ms(int ms)
 {
 	struct timespec ts;
 
@@ -426,8 +463,8 @@ sleep_ms(int ms)
 		;
 }
 
-static long long
-now_ms(void)
+long long
+admin_now_ms(void)
 {
 	struct timespec ts;
 
@@ -445,12 +482,12 @@ now_ms(void)
  * origin's remote_lsn (the end of the last transaction applied), whichever
  * is further.  0 caught up; -1 with the error naming who did not.
  */
-static int
-ddl_wait_catchup(PGMMadmin *a)
+int
+admin_wait_catchup(PGMMadmin *a, admin_behind_fn behind, void *arg)
 {
 	int wait = a->catchup_wait_ms > 0 ? a->catchup_wait_ms : DDL_CATCHUP_DEFAULT_MS;
 	char **target = calloc((size_t) a->nnodes, sizeof(char *));
-	long long start = now_ms();
+	long long start = admin_now_ms();
 	int i, j, rc = -1, pause = 5;
 
 	if (target == NULL)
@@ -519,7 +556,28 @@ ddl_wait_catchup(PGMMadmin *a)
 					goto done;
 				}
 				ok = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
-				if (!ok && now_ms() - start >= wait)
+				if (!ok && behind)
+				{
+					int hr = behind(a, i, j, pgmm_buf_str(&name), arg);
+
+					if (hr < 0)
+					{
+						PQclear(r);
+						pgmm_buf_free(&name);
+						pgmm_buf_free(&q);
+						goto done;
+					}
+					/* it mended the subscription: give it the whole wait again */
+					if (hr == 1)
+						start = admin_now_ms();
+					/* not to be waited for */
+					if (hr == 2)
+					{
+						PQclear(r);
+						break;
+					}
+				}
+				if (!ok && admin_now_ms() - start >= wait)
 				{
 					admin_seterr(a, "master %s: subscription %s has not applied what master %s wrote before "
 					             "the freeze (up to %s; it is at %s%s) within %d ms (--catchup-wait); "
@@ -534,7 +592,7 @@ ddl_wait_catchup(PGMMadmin *a)
 				PQclear(r);
 				if (ok)
 					break;
-				sleep_ms(pause);
+				admin_sleep_ms(pause);
 				pause = pause >= 50 ? 100 : pause * 2;
 			}
 			pgmm_buf_free(&name);
@@ -605,14 +663,14 @@ ddl_frozen(PGMMadmin *a, const char *sql)
 		goto out;
 	}
 	admin_ddl_reason(&f.reason, sql);
-	t0 = now_ms();
-	if (admin_catalog_change(a, ddl_freeze_body, &f) < 0)
+	t0 = admin_now_ms();
+	if (admin_freeze(a, pgmm_buf_str(&f.where), pgmm_buf_str(&f.reason)) < 0)
 	{
 		pgmm_buf_printf(&a->err, " (while freezing %s)", pgmm_buf_str(&f.names));
 		goto out;
 	}
 	admin_notice(a, "froze %s on %d masters", pgmm_buf_str(&f.names), a->nnodes);
-	if (ddl_wait_catchup(a) < 0 || admin_catalog_change(a, ddl_frozen_body, &f) < 0)
+	if (admin_wait_catchup(a, NULL, NULL) < 0 || admin_catalog_change(a, ddl_frozen_body, &f) < 0)
 	{
 		pgmm_buf why;
 
@@ -628,7 +686,7 @@ ddl_frozen(PGMMadmin *a, const char *sql)
 		pgmm_buf_free(&why);
 		goto out;
 	}
-	admin_notice(a, "%s frozen for %lld ms", pgmm_buf_str(&f.names), now_ms() - t0);
+	admin_notice(a, "%s frozen for %lld ms", pgmm_buf_str(&f.names), admin_now_ms() - t0);
 	rc = 1;
 out:
 	PQclear(r);

@@ -46,8 +46,58 @@ balanced(pgmm_choice *ch, int first, int coloc, const char *down_what)
 	ch->down_what = down_what;
 }
 
+static void choose(const pgmm_choice_ctx *x, const pgmm_plan *p, const pgmm_target *t, pgmm_choice *ch);
+
+/* PM005: the catalog says master i is not active ('failed' after `pgmm
+ * failover`, or 'disabled'): nothing is sent there, whatever answers. */
+static void
+inactive(const pgmm_map *m, pgmm_choice *ch, int i)
+{
+	char detail[120];
+
+	snprintf(detail, sizeof detail, "master=%s epoch=%lld", m->nodes[i].name, (long long) m->epoch);
+	choice_error(ch, PGMM_SQLSTATE_NODE_DOWN, detail,
+	             "Its shards get new owners with `pgmm failover`; the map is re-read after that.",
+	             "pgmm: master %s is not active in the catalog (failed or disabled); nothing is sent to it",
+	             m->nodes[i].name);
+}
+
 void
 pgmm_choose(const pgmm_choice_ctx *x, const pgmm_plan *p, const pgmm_target *t, pgmm_choice *ch)
+{
+	const pgmm_map *m = x->map;
+
+	choose(x, p, t, ch);
+	if (ch->kind == PGMM_CHOICE_NODE && ch->node >= 0 && !m->nodes[ch->node].active)
+	{
+		if (p->route == PGMM_ROUTE_READ && !(p->flags & PGMM_PF_LOCKING))
+		{
+			/* A plain read: every active master has every row. */
+			int keep_bind = ch->bind;
+
+			memset(ch, 0, sizeof *ch);
+			ch->bind = keep_bind;
+			balanced(ch, m->nodes[x->home].active ? x->home : -1, -1, "no master is reachable for this read");
+		}
+		else
+			inactive(m, ch, ch->node);
+	}
+	else if (ch->kind == PGMM_CHOICE_BROADCAST)
+	{
+		const pgmm_map_coloc *g = &m->colocs[ch->coloc];
+		int k;
+
+		for (k = 0; k < g->nowners; k++)
+			if (!m->nodes[g->owners[k]].active)
+			{
+				inactive(m, ch, g->owners[k]);
+				break;
+			}
+	}
+}
+
+static void
+choose(const pgmm_choice_ctx *x, const pgmm_plan *p, const pgmm_target *t, pgmm_choice *ch)
 {
 	const pgmm_map *m = x->map;
 	int read = p->route == PGMM_ROUTE_READ;
@@ -161,7 +211,7 @@ pgmm_choice_order(const pgmm_map *m, const pgmm_choice *ch, unsigned rr, const u
 	/* The preferred master (home) first, unless it is down lately: then
 	 * after the candidates that are up (a hung home would otherwise cost
 	 * every statement a pgmm_timeout). */
-	if (ch->node >= 0 && (!usable || usable[ch->node]))
+	if (ch->node >= 0 && (!usable || usable[ch->node]) && m->nodes[ch->node].active)
 	{
 		order[count] = ch->node;
 		rr_of[count++] = -1;
@@ -179,14 +229,14 @@ pgmm_choice_order(const pgmm_map *m, const pgmm_choice *ch, unsigned rr, const u
 			unsigned at = (rr + (unsigned) k) % (unsigned) n;
 			int i = cand ? cand[at] : (int) at;
 
-			if (!cand && !m->nodes[i].active)
-				continue;
+			if (!m->nodes[i].active)
+				continue;		/* failed or disabled: never */
 			if (i == ch->node || (usable && (usable[i] != 0) != (pass == 0)) || (!usable && pass == 1))
 				continue;
 			order[count] = i;
 			rr_of[count++] = (long) ((at + 1) % (unsigned) n);
 		}
-	if (ch->node >= 0 && usable && !usable[ch->node])
+	if (ch->node >= 0 && usable && !usable[ch->node] && m->nodes[ch->node].active)
 	{
 		order[count] = ch->node;
 		rr_of[count++] = -1;

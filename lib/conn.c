@@ -70,6 +70,21 @@ map_install(PGMMconn *c, pgmm_map *m, pgmm_buf *err)
 		                c->home_name ? c->home_name : "?");
 		goto fail_links;
 	}
+	if (!m->nodes[home].active)
+	{
+		/* The home master was failed over: home duties (reads, fallback
+		 * statements, IDs) go to an active master, the one after it in
+		 * catalog order, so clients of one dead master spread out. */
+		for (i = 1; i <= m->nnodes; i++)
+			if (m->nodes[(home + i) % m->nnodes].active)
+				break;
+		if (i > m->nnodes)
+		{
+			pgmm_buf_append(err, "catalog: no master is active");
+			goto fail_links;
+		}
+		home = (home + i) % m->nnodes;
+	}
 	/* Carry the connections (the conninfo of a known master is kept as is). */
 	for (i = 0; i < m->nnodes; i++)
 		for (j = 0; j < c->nlinks; j++)
@@ -126,9 +141,123 @@ oom:
 	return -1;
 }
 
-/* Read the catalog through link i and install it; 0 / -1 (old map kept). */
+/* The catalog epoch as master i sees it; -1 when it cannot be read. */
+static int64_t
+read_epoch(PGMMconn *c, int i, pgmm_buf *err)
+{
+	PGresult *r = pgmm_link_exec(c, i, "SELECT epoch FROM pgmm.cluster");
+	int64_t e;
+
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+	{
+		pgmm_buf_printf(err, "master %s: reading the catalog epoch failed: ", c->links[i].name);
+		pgmm_buf_append_pqmsg(err, r ? PQresultErrorMessage(r) : PQerrorMessage(c->links[i].pq));
+		PQclear(r);
+		return -1;
+	}
+	e = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return e;
+}
+
+static int map_load_one(PGMMconn *c, int i, pgmm_buf *err);
+static void cross_check(PGMMconn *c, int from, int64_t now);
+
+#define CROSS_CHECK_TIMEOUT_MS 1000
+
+/*
+ * A map just read through master from may be stale: a failed master that
+ * restarted before pgmm fenced it still has the catalog of before the
+ * failover, with a lower epoch.  Ask one other active master (the first that
+ * answers, skipping those down lately) for its epoch and load from it when
+ * it is higher; the highest epoch seen wins.  Costs one statement, and at
+ * connect one more connection (kept: it is used later anyway).  A master
+ * that cannot be asked is simply skipped (the map read stays).
+ */
+static void
+map_cross_check(PGMMconn *c, int from)
+{
+	int64_t now = pgmm_now_ms();
+	int saved = c->opts.timeout;
+
+	/* A hung master must not hold up every pgmm_connect for a whole
+	 * pgmm_timeout: the check waits at most a second on each. */
+	if (c->opts.timeout == 0 || c->opts.timeout > CROSS_CHECK_TIMEOUT_MS)
+		c->opts.timeout = CROSS_CHECK_TIMEOUT_MS;
+	cross_check(c, from, now);
+	c->opts.timeout = saved;
+}
+
+static void
+cross_check(PGMMconn *c, int from, int64_t now)
+{
+	int round, k;
+
+	for (round = 0; round < 3; round++)
+	{
+		int loaded = 0;
+
+		for (k = 1; k < c->nlinks && !loaded; k++)
+		{
+			int j = (from + k) % c->nlinks;
+			pgmm_buf ignore;
+			int64_t e;
+
+			if (j == from || !pgmm_link_active(c, j) ||
+			    (c->links[j].down && now - c->links[j].down_at < c->opts.reconnect_interval))
+				continue;
+			pgmm_buf_init(&ignore);
+			if (pgmm_link_get(c, j, &ignore, NULL) == NULL)
+			{
+				pgmm_buf_free(&ignore);
+				continue;
+			}
+			e = read_epoch(c, j, &ignore);
+			if (e > c->map->epoch)
+			{
+				char *name = strdup(c->links[j].name);
+
+				if (name && map_load_one(c, j, &ignore) == 0)
+				{
+					/* indexes follow the new map; check once more from there */
+					from = pgmm_map_node_index(c->map, name);
+					loaded = from >= 0;
+				}
+				free(name);
+			}
+			pgmm_buf_free(&ignore);
+			if (e >= 0 && !loaded)
+				return;			/* one other active master agrees (or is older) */
+		}
+		if (!loaded)
+			return;
+	}
+}
+
+/* Read the catalog through link i and install it, then make sure no other
+ * active master has a newer one; 0 / -1 (old map kept). */
 int
 pgmm_map_load(PGMMconn *c, int i, pgmm_buf *err)
+{
+	char *name = strdup(c->links[i].name);
+	int from;
+
+	if (name == NULL || map_load_one(c, i, err) < 0)
+	{
+		if (name == NULL)
+			pgmm_buf_append(err, "out of memory");
+		free(name);
+		return -1;
+	}
+	from = pgmm_map_node_index(c->map, name);	/* indexes follow the new map */
+	free(name);
+	map_cross_check(c, from >= 0 ? from : c->home);
+	return 0;
+}
+
+/* Read the catalog through link i and install it; 0 / -1 (old map kept). */
+static int
+map_load_one(PGMMconn *c, int i, pgmm_buf *err)
 {
 	PGresult *r = pgmm_link_exec(c, i, pgmm_map_query);
 	pgmm_map *m;
@@ -166,24 +295,67 @@ static int
 map_refresh(PGMMconn *c, int prefer, pgmm_buf *err)
 {
 	int i = pgmm_link_any(c, prefer, err);
-	PGresult *r;
 	int64_t e;
 
 	if (i < 0)
 		return -2;
-	r = pgmm_link_exec(c, i, "SELECT epoch FROM pgmm.cluster");
-	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-	{
-		pgmm_buf_printf(err, "master %s: reading the catalog epoch failed: ", c->links[i].name);
-		pgmm_buf_append_pqmsg(err, r ? PQresultErrorMessage(r) : PQerrorMessage(c->links[i].pq));
-		PQclear(r);
+	e = read_epoch(c, i, err);
+	if (e < 0)
 		return -1;
-	}
-	e = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	if (e == c->map->epoch)
+	/* Lower: that master has not got the last change yet (or is a stale
+	 * one); the map stays, the cross-check of a later load settles it. */
+	if (e <= c->map->epoch)
 		return 0;
 	return pgmm_map_load(c, i, err) < 0 ? -1 : 1;
+}
+
+int
+pgmm_epoch_recheck(PGMMconn *c, int avoid, int force)
+{
+	int64_t now = pgmm_now_ms();
+	int i, k, before = c->nlinks;
+
+	if (c->txn == PGMM_TXN_OPEN || c->map == NULL)
+		return 0;			/* the map never changes inside a transaction */
+	if (!force && c->epoch_checked_at != 0 && now - c->epoch_checked_at < c->opts.reconnect_interval)
+		return 0;
+	c->epoch_checked_at = now;
+	c->epoch_check = 0;
+	/* home first unless it is the one to avoid, then the others in order */
+	for (k = 0; k < before; k++)
+	{
+		pgmm_buf ignore;
+		int64_t e;
+
+		i = (c->home + k) % c->nlinks;
+		if (i == avoid || !pgmm_link_active(c, i) ||
+		    (c->links[i].down && now - c->links[i].down_at < c->opts.reconnect_interval))
+			continue;
+		pgmm_buf_init(&ignore);
+		if (pgmm_link_get(c, i, &ignore, NULL) == NULL)
+		{
+			pgmm_buf_free(&ignore);
+			continue;
+		}
+		e = read_epoch(c, i, &ignore);
+		if (e < 0)
+		{
+			pgmm_buf_free(&ignore);
+			continue;
+		}
+		if (e > c->map->epoch && pgmm_map_load(c, i, &ignore) == 0)
+		{
+			pgmm_buf_free(&ignore);
+			/* The links found down meanwhile were marked for a check again;
+			 * this one answered it. */
+			c->epoch_check = 0;
+			return 1;
+		}
+		pgmm_buf_free(&ignore);
+		c->epoch_check = 0;
+		return 0;
+	}
+	return 0;
 }
 
 /* Before a statement: a refresh owed after an ambiguous failure. */
@@ -192,7 +364,15 @@ maybe_refresh(PGMMconn *c)
 {
 	pgmm_buf ignore;
 
-	if (!c->need_refresh || c->txn == PGMM_TXN_OPEN)
+	if (c->txn == PGMM_TXN_OPEN)
+		return;
+	if (c->epoch_check && !c->need_refresh)
+	{
+		/* A master was found unreachable: was it failed over? */
+		(void) pgmm_epoch_recheck(c, -1, 0);
+		return;
+	}
+	if (!c->need_refresh)
 		return;
 	pgmm_buf_init(&ignore);
 	if (map_refresh(c, c->home, &ignore) >= 0)
@@ -352,6 +532,10 @@ pgmm_connect(const char *conninfo)
 		pgmm_buf_free(&err);
 		return c;
 	}
+	/* The home may be a failed master restarted before pgmm fenced it: the
+	 * highest epoch among it and another active master wins. */
+	map_cross_check(c, pgmm_map_node_index(c->map, c->home_name));
+	c->epoch_check = 0;
 	if (!c->opts.lazy)
 		for (i = 0; i < c->nlinks; i++)
 		{

@@ -81,6 +81,8 @@ struct pgmm_conn
 	unsigned    plan_gen;       /* bumped whenever cached plans are dropped */
 	pgmm_cache *prepared;       /* name -> pgmm_prep */
 	int         need_refresh;
+	int         epoch_check;    /* a master was found unreachable: ask another for the epoch */
+	int64_t     epoch_checked_at; /* ms of the last such check (rate: pgmm_reconnect_interval) */
 	unsigned    rr;             /* round-robin position of balanced choices */
 	unsigned    gen_counter;
 	/* transaction */
@@ -209,6 +211,14 @@ PGresult *pgmm_broadcast(PGMMconn *c, const pgmm_exec_req *rq, int coloc);
 int pgmm_op_begin(PGMMconn *c);
 void pgmm_plans_clear(PGMMconn *c);
 int pgmm_map_load(PGMMconn *c, int i, pgmm_buf *err);
+/* After a master was found unreachable: read the catalog epoch on another
+ * active master (not avoid, not one down lately) and reload the map when it
+ * moved -- a failover is learnt this way.  At most once per
+ * pgmm_reconnect_interval unless force.  1 reloaded, 0 not. */
+int pgmm_epoch_recheck(PGMMconn *c, int avoid, int force);
+/* May master i be used at all (its catalog state is 'active')?  Links that
+ * exist before the first map (the home's, at connect) may. */
+int pgmm_link_active(const PGMMconn *c, int i);
 void pgmm_reread_search_path(PGMMconn *c, int i);
 int pgmm_resolve_table(PGMMconn *c, const char *table);
 

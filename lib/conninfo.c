@@ -53,7 +53,8 @@ const pgmm_option_def pgmm_option_defs[] = {
 	 "0 connects every master at pgmm_connect"},
 	{"pgmm_reconnect_interval", PGMM_OPT_INT, 0, 3600000, NULL, "1000", OPT(reconnect_interval),
 	 "milliseconds a master that failed to connect is skipped by balanced choices; a statement that "
-	 "needs that master always tries to reconnect at once"},
+	 "needs that master always tries to reconnect at once; also the least time between two checks of "
+	 "the catalog epoch on another master after one was found unreachable (failover)"},
 	{"pgmm_timeout", PGMM_OPT_INT, 0, 3600000, NULL, "10000", OPT(timeout),
 	 "milliseconds any one wait on one master may take (connecting, a statement); past it the master "
 	 "is marked down and the statement fails with PM005 (or, when nothing was sent yet and another "

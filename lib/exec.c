@@ -266,7 +266,8 @@ parse_pm001(const PGresult *r, char *owner, size_t cap, int64_t *epoch)
 
 /* A READ or WRITE plan: target (route.c), choice (choose.c), run. */
 static PGresult *
-exec_data(PGMMconn *c, const pgmm_exec_req *rq, const pgmm_plan *p, int redirect, int *ran_on, int *unknown_target)
+exec_data(PGMMconn *c, const pgmm_exec_req *rq, const pgmm_plan *p, int redirect, int *ran_on, int *unknown_target,
+          int *unsent)
 {
 	pgmm_target t;
 	pgmm_choice ch;
@@ -278,6 +279,7 @@ exec_data(PGMMconn *c, const pgmm_exec_req *rq, const pgmm_plan *p, int redirect
 
 	*ran_on = -1;
 	*unknown_target = 0;
+	*unsent = 0;
 	pgmm_plan_target(c->map, p, &rq->params, &t);
 	if (t.kind == PGMM_TARGET_ERROR)
 		return pgmm_router_error(c, t.err.sqlstate, t.err.message, t.err.detail, t.err.hint);
@@ -314,6 +316,7 @@ exec_data(PGMMconn *c, const pgmm_exec_req *rq, const pgmm_plan *p, int redirect
 	switch (ch.kind)
 	{
 		case PGMM_CHOICE_ERROR:
+			*unsent = 1;
 			return pgmm_router_error(c, ch.err.sqlstate, ch.err.message, ch.err.detail, ch.err.hint);
 		case PGMM_CHOICE_BROADCAST:
 			return pgmm_broadcast(c, rq, ch.coloc);
@@ -325,6 +328,7 @@ exec_data(PGMMconn *c, const pgmm_exec_req *rq, const pgmm_plan *p, int redirect
 			i = pgmm_link_pick(c, &ch, &why);
 			if (i < 0)
 			{
+				*unsent = 1;
 				r = pgmm_down_error(c, ch.down_what, &why);
 				pgmm_buf_free(&why);
 				return r;
@@ -336,6 +340,8 @@ exec_data(PGMMconn *c, const pgmm_exec_req *rq, const pgmm_plan *p, int redirect
 		return r;
 	r = run_on(c, i, rq, what, &ambiguous);
 	*ran_on = i;
+	/* Not connected at all (run_on sent nothing): safe to run elsewhere. */
+	*unsent = !ambiguous && c->links[i].down && r != NULL && pgmm_res_sqlstate_is(r, PGMM_SQLSTATE_NODE_DOWN);
 	return r;
 }
 
@@ -375,7 +381,7 @@ freeze_pause(PGMMconn *c, int64_t *since, int *pause)
 static PGresult *
 execute(PGMMconn *c, const pgmm_exec_req *rq)
 {
-	int attempt = 0, redirect = -1, ran_on, unknown, transient;
+	int attempt = 0, redirect = -1, ran_on, unknown, transient, unsent, down_retried = 0;
 	int outside = c->txn == PGMM_TXN_NONE;
 	int64_t frozen_since = -1;
 	int pause = 0;
@@ -393,10 +399,28 @@ execute(PGMMconn *c, const pgmm_exec_req *rq)
 			return pgmm_local_error(c, "53200", "out of memory", NULL);
 		if (p->route != PGMM_ROUTE_READ && p->route != PGMM_ROUTE_WRITE)
 			return run_plan(c, rq, p, transient);
-		r = exec_data(c, rq, p, redirect, &ran_on, &unknown);
+		r = exec_data(c, rq, p, redirect, &ran_on, &unknown, &unsent);
 		if (transient)
 			pgmm_plan_free(p);
 		p = NULL;				/* a map reload below frees cached plans */
+		if (r != NULL && unsent && !down_retried && outside && c->txn == PGMM_TXN_NONE &&
+		    PQresultStatus(r) == PGRES_FATAL_ERROR && pgmm_res_sqlstate_is(r, PGMM_SQLSTATE_NODE_DOWN))
+		{
+			/* The master it needs is down, and nothing was sent: if it was
+			 * failed over, another master has the newer catalog (checked at
+			 * most once per pgmm_reconnect_interval), and the statement goes
+			 * to the new owner.  A statement that may have run is never
+			 * here (unsent is 0 then). */
+			down_retried = 1;
+			if (pgmm_epoch_recheck(c, ran_on, 0) == 1)
+			{
+				PQclear(r);
+				pgmm_conn_error_clear(c);		/* a new attempt */
+				redirect = -1;
+				continue;
+			}
+			return r;
+		}
 		if (r != NULL && PQresultStatus(r) == PGRES_FATAL_ERROR && pgmm_res_sqlstate_is(r, PGMM_SQLSTATE_FROZEN))
 		{
 			if (ran_on >= 0 && ((outside && c->txn == PGMM_TXN_NONE) ||

@@ -213,6 +213,15 @@ pgmm_link_connect(const char *conninfo, int timeout_ms, int *timed_out)
 	return pq;
 }
 
+int
+pgmm_link_active(const PGMMconn *c, int i)
+{
+	/* 'failed' (taken over by `pgmm failover`) or 'disabled': never used,
+	 * whatever answers there (a failed master restarted before pgmm fenced
+	 * it still believes it owns its shards). */
+	return c->map == NULL || i < 0 || i >= c->map->nnodes || c->map->nodes[i].active;
+}
+
 /* Master i does not answer: cut its link (a statement on it may have run;
  * its session, and any transaction there, is gone) and skip it in balanced
  * choices for pgmm_reconnect_interval.  The PGconn stays (CONNECTION_BAD,
@@ -234,6 +243,7 @@ pgmm_link_mark_down(PGMMconn *c, int i)
 	l->gen = 0;
 	l->down = 1;
 	l->down_at = pgmm_now_ms();
+	c->epoch_check = 1;			/* was it failed over? ask another master */
 	if (c->txn == PGMM_TXN_OPEN && c->bound == i)
 	{
 		c->txn_lost = 1;		/* its session is gone */
@@ -446,6 +456,7 @@ pgmm_link_get(PGMMconn *c, int i, pgmm_buf *err, int *lost)
 		l->down = 1;
 		l->down_at = pgmm_now_ms();
 		l->gen = 0;
+		c->epoch_check = 1;		/* was it failed over? ask another master */
 		pgmm_buf_printf(err, "master %s (%s) is unreachable: ", l->name, d ? d : "?");
 		pgmm_buf_append_pqmsg(err, PQerrorMessage(l->pq));
 		free(d);
@@ -482,7 +493,8 @@ pgmm_link_any(PGMMconn *c, int prefer, pgmm_buf *err)
 		{
 			for (i = 0; i < c->nlinks; i++)
 			{
-				if (i == prefer || i == c->home || (c->txn == PGMM_TXN_OPEN && c->bound == i))
+				if (i == prefer || i == c->home || (c->txn == PGMM_TXN_OPEN && c->bound == i) ||
+				    !pgmm_link_active(c, i))
 					continue;
 				if (c->links[i].down && now - c->links[i].down_at < c->opts.reconnect_interval)
 					continue;
@@ -492,7 +504,7 @@ pgmm_link_any(PGMMconn *c, int prefer, pgmm_buf *err)
 			continue;
 		}
 		i = order[k];
-		if (i < 0 || i >= c->nlinks || ((k == 1 || k == 4) && i == order[0]))
+		if (i < 0 || i >= c->nlinks || ((k == 1 || k == 4) && i == order[0]) || !pgmm_link_active(c, i))
 			continue;
 		if ((k < 2) == (c->links[i].down && now - c->links[i].down_at < c->opts.reconnect_interval))
 			continue;

@@ -140,7 +140,7 @@ char *pgmm_conninfo_describe(const char *conninfo);
  * SQLSTATEs of pgmm.h, the hash constants of pghash.h) as @NAME@: these
  * #defines are their only definition. */
 extern const char pgmm_catalog_sql[];
-#define PGMM_CATALOG_VERSION 1
+#define PGMM_CATALOG_VERSION 2
 #define PGMM_DEFAULT_STRIDE 10
 #define PGMM_DEFAULT_SHARDS 16
 #define PGMM_PUBLICATION "pgmm_pub"

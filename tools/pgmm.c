@@ -6,13 +6,17 @@
  *   pgmm -d CONNINFO reference TABLE [--owner NAME]
  *   pgmm -d CONNINFO distribute TABLE COLUMN [--shards S] [--colocate-with TABLE]
  *   pgmm -d CONNINFO status [--json]
+ *   pgmm -d CONNINFO failover NODE [--to NODE ...] [--yes] [--json]
  *   pgmm -d CONNINFO verify | recover | uninstall
+ *   pgmm -d CONNINFO repair [TABLE ...] [--dry-run] [--json]
+ *   pgmm -d CONNINFO rejoin NODE [--divergent-rows FILE]
  *
  * Exit status: 0 success, 1 the operation failed, 2 bad usage.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pgmm.h"
 
@@ -25,7 +29,15 @@ static const char usage_text[] =
 	"  pgmm [-d CONNINFO] drop TABLE [TABLE...]  drop pgmm tables (colocated ones together)\n"
 	"  pgmm [-d CONNINFO] status [--json]\n"
 	"  pgmm [-d CONNINFO] verify [--json]  compare every shard with its owner's copy\n"
+	"  pgmm [-d CONNINFO] repair [TABLE ...] [--dry-run] [--json]\n"
+	"                                make every copy equal to its owner's (clears stalled subscriptions)\n"
+	"  pgmm [-d CONNINFO] rejoin NODE [--divergent-rows FILE]\n"
+	"                                bring a failed master back (owning nothing); its divergent rows go to FILE\n"
 	"  pgmm [-d CONNINFO] recover     finish two-phase commits a failure left open\n"
+	"  pgmm [-d CONNINFO] durability off | any N | all  commits wait for N (all) other masters\n"
+	"  pgmm [-d CONNINFO] failover NODE [--to NODE ...] [--yes] [--json]\n"
+	"                     the live masters take over the shards of NODE, which is down\n"
+	"                     (--yes: NODE still answers but is cut off; it is fenced)\n"
 	"  pgmm [-d CONNINFO] uninstall   remove pgmm from every master (rows stay)\n"
 	"  pgmm --version | --help\n"
 	"-d names any one master (default: $PGMM_CONNINFO); pgmm finds the others in its catalog.\n"
@@ -41,6 +53,35 @@ print_notice(void *arg, const char *msg)
 	(void) arg;
 	if (!quiet)
 		fprintf(stderr, "pgmm: %s\n", msg);
+}
+
+/* status for people: on a terminal, the lines of failed masters (FENCED,
+ * not fenced, STALE) in red, so nobody misses one. */
+static void
+put_status(const char *s, int json)
+{
+	int color = !json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+
+	while (*s)
+	{
+		size_t n = strcspn(s, "\n");
+		int red = 0;
+
+		if (color)
+		{
+			char *line = strndup(s, n);
+
+			red = line && (strstr(line, " FENCED ") || strstr(line, "not fenced") || strstr(line, "failed masters:"));
+			free(line);
+		}
+		printf("%s%.*s%s", red ? "\033[1;31m" : "", (int) n, s, red ? "\033[0m" : "");
+		s += n;
+		if (*s == '\n')
+		{
+			putchar('\n');
+			s++;
+		}
+	}
 }
 
 static int
@@ -143,9 +184,10 @@ int
 main(int argc, char **argv)
 {
 	const char *conninfo = getenv("PGMM_CONNINFO");
-	const char *command;
+	const char *command, *rows_file = NULL;
 	PGMMadmin *a;
 	int i = 1, rc = 0, catchup_ms = 0;
+	char mode[64] = "";
 
 	while (i < argc && argv[i][0] == '-')
 	{
@@ -200,9 +242,10 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(command, "ddl") != 0 && strcmp(command, "reference") != 0 && strcmp(command, "distribute") != 0 &&
-	    strcmp(command, "drop") != 0 &&
+	    strcmp(command, "drop") != 0 && strcmp(command, "failover") != 0 &&
 	    strcmp(command, "status") != 0 && strcmp(command, "verify") != 0 && strcmp(command, "recover") != 0 &&
-	    strcmp(command, "uninstall") != 0)
+	    strcmp(command, "uninstall") != 0 && strcmp(command, "repair") != 0 &&
+	    strcmp(command, "rejoin") != 0 && strcmp(command, "durability") != 0)
 	{
 		fprintf(stderr, "pgmm: unknown command \"%s\"\n", command);
 		return usage(NULL);
@@ -228,6 +271,48 @@ main(int argc, char **argv)
 		return usage("reference needs TABLE");
 	if (strcmp(command, "drop") == 0 && argc - i < 1)
 		return usage("drop needs at least one TABLE");
+	if (strcmp(command, "durability") == 0)
+	{
+		/* "any N" as two words or one; the library checks the rest. */
+		if (argc - i < 1 || argc - i > 2)
+			return usage("durability takes off, any N or all");
+		snprintf(mode, sizeof mode, "%.40s%s%.20s", argv[i], argc - i == 2 ? " " : "", argc - i == 2 ? argv[i + 1] : "");
+	}
+	if (strcmp(command, "failover") == 0)
+	{
+		int k;
+
+		if (argc - i < 1 || argv[i][0] == '-')
+			return usage("failover needs the NODE that failed");
+		for (k = i + 1; k < argc; k++)
+		{
+			if (strcmp(argv[k], "--to") == 0 && k + 1 < argc && argv[k + 1][0] != '-')
+				k++;
+			else if (strcmp(argv[k], "--yes") != 0 && strcmp(argv[k], "--json") != 0)
+				return usage("failover: unexpected argument (failover NODE [--to NODE ...] [--yes] [--json])");
+		}
+	}
+	if (strcmp(command, "repair") == 0)
+	{
+		int k;
+
+		for (k = i; k < argc; k++)
+			if (argv[k][0] == '-' && strcmp(argv[k], "--dry-run") != 0 && strcmp(argv[k], "--json") != 0)
+			{
+				fprintf(stderr, "pgmm: repair: unknown option \"%s\"\n", argv[k]);
+				return usage(NULL);
+			}
+	}
+	if (strcmp(command, "rejoin") == 0)
+	{
+		if (argc - i == 1 && argv[i][0] != '-')
+			rows_file = NULL;
+		else if (argc - i == 3 && argv[i][0] != '-' && strcmp(argv[i + 1], "--divergent-rows") == 0 &&
+		         argv[i + 2][0] != '\0')
+			rows_file = argv[i + 2];
+		else
+			return usage("rejoin takes NODE [--divergent-rows FILE]");
+	}
 	a = connect_admin(conninfo);
 	if (a == NULL)
 		return conninfo ? 1 : 2;
@@ -296,7 +381,7 @@ main(int argc, char **argv)
 			rc = -1;
 		else
 		{
-			fputs(s, stdout);
+			put_status(s, json);
 			free(s);
 		}
 	}
@@ -327,6 +412,52 @@ main(int argc, char **argv)
 			}
 		}
 	}
+	else if (strcmp(command, "repair") == 0)
+	{
+		const char **tables = calloc((size_t) (argc - i) + 1, sizeof(char *));
+		int ntables = 0, dry_run = 0, json = 0, differing = 0;
+		char *s;
+
+		if (tables == NULL)
+		{
+			pgmm_admin_finish(a);
+			return 1;
+		}
+		for (; i < argc; i++)
+			if (strcmp(argv[i], "--dry-run") == 0)
+				dry_run = 1;
+			else if (strcmp(argv[i], "--json") == 0)
+				json = 1;
+			else
+				tables[ntables++] = argv[i];
+		s = pgmm_admin_repair(a, tables, ntables, dry_run, json, &differing);
+		free(tables);
+		if (s == NULL)
+			rc = -1;
+		else
+		{
+			fputs(s, stdout);
+			free(s);
+			/* a dry run that found differences exits like verify */
+			if (dry_run && differing)
+			{
+				pgmm_admin_finish(a);
+				return 3;
+			}
+		}
+	}
+	else if (strcmp(command, "rejoin") == 0)
+	{
+		char *s = pgmm_admin_rejoin(a, argv[i], rows_file);
+
+		if (s == NULL)
+			rc = -1;
+		else
+		{
+			fputs(s, stdout);
+			free(s);
+		}
+	}
 	else if (strcmp(command, "recover") == 0)
 	{
 		int n = 0;
@@ -337,6 +468,41 @@ main(int argc, char **argv)
 	}
 	else if (strcmp(command, "uninstall") == 0)
 		rc = pgmm_admin_uninstall(a);
+	else if (strcmp(command, "durability") == 0)
+		rc = pgmm_admin_durability(a, mode);
+	else if (strcmp(command, "failover") == 0)
+	{
+		const char *node = argv[i];
+		const char **to = calloc((size_t) argc + 1, sizeof(char *));
+		int nto = 0, yes = 0, json = 0;
+		char *s;
+
+		if (to == NULL)
+		{
+			pgmm_admin_finish(a);
+			fprintf(stderr, "pgmm: out of memory\n");
+			return 1;
+		}
+		for (i++; i < argc; i++)
+		{
+			if (strcmp(argv[i], "--to") == 0)
+				to[nto++] = argv[++i];
+			else if (strcmp(argv[i], "--yes") == 0)
+				yes = 1;
+			else
+				json = 1;
+		}
+		s = pgmm_admin_failover(a, node, to, nto, yes, json);
+		free(to);
+		if (s == NULL)
+			rc = -1;
+		else
+		{
+			if (!quiet || json)
+				fputs(s, stdout);
+			free(s);
+		}
+	}
 
 	if (rc < 0)
 		fprintf(stderr, "pgmm: %s failed: %s\n", command, pgmm_admin_error(a));

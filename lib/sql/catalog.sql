@@ -18,14 +18,26 @@ CREATE TABLE pgmm.cluster (
   epoch bigint NOT NULL,
   stride integer NOT NULL CHECK (stride > 1),
   next_slot integer NOT NULL,
-  catalog_version integer NOT NULL
+  catalog_version integer NOT NULL,
+  -- zero-loss mode (`pgmm durability`): 'off', 'any N' or 'all'
+  durability text NOT NULL DEFAULT 'off' CHECK (durability ~ '^(off|all|any [1-9][0-9]*)$')
 );
--- The masters.  conninfo never holds a password. slot: allocator offset.
+-- The masters.  conninfo never holds a password. slot: allocator offset
+-- (next_slot only grows, and a failed master keeps its row and slot, so a
+-- slot is never used twice).  state 'failed': `pgmm failover` gave its
+-- shards to the others at epoch failed_epoch; it is out of every catalog
+-- change and fenced whenever pgmm reaches it.  failed_lsn: how far in its
+-- WAL the survivors' copies go (the furthest survivor's replication origin
+-- progress at the failover); anything it wrote after that is on no
+-- survivor.
 CREATE TABLE pgmm.nodes (
   name text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,23}$' AND name !~ '__'),
   conninfo text NOT NULL,
   slot integer NOT NULL UNIQUE,
-  state text NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'disabled'))
+  state text NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'disabled', 'failed')),
+  failed_epoch bigint,
+  failed_lsn pg_catalog.pg_lsn,
+  CHECK ((state = 'failed') = (failed_epoch IS NOT NULL))
 );
 -- Which master this is: the only table whose content differs per master.
 CREATE TABLE pgmm.local (

@@ -90,6 +90,55 @@ START_TEST(test_verify_builders)
 }
 END_TEST
 
+START_TEST(test_equalize_builders)
+{
+	pgmm_buf b;
+	const char *keys[2] = {"id", "a\"b"}, *types[2] = {"integer", "character varying(20)"};
+	const char *cols[2] = {"id", "select"};
+	const char *vals[3] = {"plain", "q\"uo\\te", ""};
+
+	pgmm_buf_init(&b);
+	/* the stream: verify's key text and row hash, then each key column */
+	admin_build_equalize_rows(&b, "s.\"t_s1\"", keys, 2);
+	ck_assert_str_eq(pgmm_buf_str(&b), "SELECT (ROW(r.\"id\", r.\"a\"\"b\")::text COLLATE \"C\") AS k, "
+					 "pg_catalog.md5(ROW(r.*)::text) AS h, (r.\"id\")::text, (r.\"a\"\"b\")::text "
+					 "FROM ONLY s.\"t_s1\" AS r ORDER BY 1, 2");
+	pgmm_buf_reset(&b);
+	admin_build_equalize_rows(&b, "t", NULL, 0);
+	ck_assert_str_eq(pgmm_buf_str(&b), "SELECT (ROW(r.*)::text COLLATE \"C\") AS k, "
+					 "pg_catalog.md5(ROW(r.*)::text) AS h FROM ONLY t AS r ORDER BY 1, 2");
+	/* rows by key: one text[] per key column, cast to the column's type (index usable) */
+	pgmm_buf_reset(&b);
+	admin_build_equalize_fetch(&b, "s.t", keys, types, 2);
+	ck_assert_str_eq(pgmm_buf_str(&b), "SELECT ROW(r.*)::text, (ROW(r.\"id\", r.\"a\"\"b\")::text COLLATE \"C\") FROM ONLY s.t AS r JOIN "
+					 "ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) AS u(k0, k1) ON r.\"id\" = u.k0::integer "
+					 "AND r.\"a\"\"b\" = u.k1::character varying(20)");
+	pgmm_buf_reset(&b);
+	admin_build_equalize_fetch(&b, "s.t", NULL, NULL, 0);
+	ck_assert_str_eq(pgmm_buf_str(&b), "SELECT ROW(r.*)::text, (ROW(r.*)::text COLLATE \"C\") FROM ONLY s.t AS r WHERE ROW(r.*)::text = ANY ($1::text[])");
+	pgmm_buf_reset(&b);
+	admin_build_equalize_delete(&b, "s.t", keys, types, 1);
+	ck_assert_str_eq(pgmm_buf_str(&b), "DELETE FROM ONLY s.t AS r USING ROWS FROM (pg_catalog.unnest($1::text[])) AS u(k0) "
+					 "WHERE r.\"id\" = u.k0::integer");
+	pgmm_buf_reset(&b);
+	admin_build_equalize_delete(&b, "s.t", NULL, NULL, 0);
+	ck_assert_str_eq(pgmm_buf_str(&b), "DELETE FROM ONLY s.t AS r WHERE ROW(r.*)::text = ANY ($1::text[])");
+	pgmm_buf_reset(&b);
+	admin_build_equalize_insert(&b, "s.\"T\"", cols, 2);
+	ck_assert_str_eq(pgmm_buf_str(&b), "INSERT INTO s.\"T\" (\"id\", \"select\") OVERRIDING SYSTEM VALUE "
+					 "SELECT (s.v).\"id\", (s.v).\"select\" FROM (SELECT u.t::s.\"T\" AS v "
+					 "FROM pg_catalog.unnest($1::text[]) AS u(t)) AS s");
+	/* array literals: every element quoted, " and \ escaped */
+	pgmm_buf_reset(&b);
+	admin_build_text_array(&b, vals, 3);
+	ck_assert_str_eq(pgmm_buf_str(&b), "{\"plain\",\"q\\\"uo\\\\te\",\"\"}");
+	pgmm_buf_reset(&b);
+	admin_build_text_array(&b, vals, 0);
+	ck_assert_str_eq(pgmm_buf_str(&b), "{}");
+	pgmm_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_verify_diff)
 {
 	const char *ka[] = {"1", "2", "3", "5", "7"}, *ha[] = {"a", "b", "c", "e", "g"};
@@ -304,7 +353,52 @@ START_TEST(test_build_subscription)
 	pgmm_buf_reset(&b);
 	admin_build_sub_name(&b, "m1", "m3");
 	ck_assert_str_eq(pgmm_buf_str(&b), "pgmm_m1__m3");
+	/* rejoin: the same, the publisher's rows copied first (only the option
+	 * changes, not a look-alike in the conninfo) */
+	pgmm_buf_reset(&b);
+	admin_build_rejoin_subscription(&b, "a", "b", "host=x application_name='copy_data = false'", "ffffffff00",
+	                                170000, 1);
+	ck_assert_str_eq(pgmm_buf_str(&b),
+	                 "CREATE SUBSCRIPTION pgmm_a__b CONNECTION 'host=x application_name=''copy_data = false''' "
+	                 "PUBLICATION "
+	                 PGMM_PUBLICATION " WITH (copy_data = true, slot_name = 'pgmm_ffffffff_a__b', origin = none)");
+	pgmm_buf_reset(&b);
+	admin_build_rejoin_subscription(&b, "a", "b", "host=x", "ffffffff00", 150000, 0);
+	ck_assert_str_eq(pgmm_buf_str(&b), "CREATE SUBSCRIPTION pgmm_a__b CONNECTION 'host=x' PUBLICATION "
+	                 PGMM_PUBLICATION " WITH (copy_data = false, slot_name = 'pgmm_ffffffff_a__b')");
 	pgmm_buf_free(&b);
+}
+END_TEST
+
+/* failover: a dead master's shards of one group spread over the
+ * survivors, the least loaded first, ties in catalog order. */
+START_TEST(test_failover_assign)
+{
+	int count[3] = {2, 2, 2}, out[6];
+	int uneven[2] = {5, 1}, out2[4];
+	int one[1] = {0}, out3[3];
+
+	admin_failover_assign(count, 3, 6, out);
+	ck_assert_int_eq(out[0], 0);
+	ck_assert_int_eq(out[1], 1);
+	ck_assert_int_eq(out[2], 2);
+	ck_assert_int_eq(out[3], 0);
+	ck_assert_int_eq(out[4], 1);
+	ck_assert_int_eq(out[5], 2);
+	ck_assert_int_eq(count[0], 4);
+	ck_assert_int_eq(count[2], 4);
+	/* the lighter survivor first, until the group is even */
+	admin_failover_assign(uneven, 2, 4, out2);
+	ck_assert_int_eq(out2[0], 1);
+	ck_assert_int_eq(out2[1], 1);
+	ck_assert_int_eq(out2[2], 1);
+	ck_assert_int_eq(out2[3], 1);
+	ck_assert_int_eq(uneven[0], 5);
+	ck_assert_int_eq(uneven[1], 5);
+	/* one target (--to): everything to it */
+	admin_failover_assign(one, 1, 3, out3);
+	ck_assert_int_eq(out3[0] + out3[1] + out3[2], 0);
+	ck_assert_int_eq(one[0], 3);
 }
 END_TEST
 
@@ -328,7 +422,7 @@ START_TEST(test_build_install)
 	ck_assert(admin_stmts_ok(&s));
 	ck_assert_int_eq(s.n, 8);
 	ck_assert_str_eq(s.sql[0], "INSERT INTO pgmm.cluster (cluster_id, epoch, stride, next_slot, catalog_version) "
-	                 "VALUES ('c0ffee', 1, 10, 4, 1)");
+	                 "VALUES ('c0ffee', 1, 10, 4, 2)");
 	ck_assert_str_eq(s.sql[2], "INSERT INTO pgmm.nodes (name, conninfo, slot) VALUES ('m2', 'host=b user=o''neil', 2)");
 	ck_assert_str_eq(s.sql[4], "INSERT INTO pgmm.local (node) VALUES ('m2')");
 	ck_assert_str_eq(s.sql[5], "CREATE SEQUENCE pgmm.id_seq AS bigint START 2 INCREMENT 10 MINVALUE 1");
@@ -871,6 +965,49 @@ START_TEST(test_status_text)
 	pgmm_buf_free(&out);
 	admin_report_free(&r);
 
+	/* A failed master: apart from the usable ones, its fence state said;
+	 * the subscriptions expected count only the usable masters. */
+	{
+		admin_master_report m[3];
+
+		memset(&r, 0, sizeof r);
+		memset(m, 0, sizeof m);
+		m[0].name = "m1";
+		m[0].up = 1;
+		m[0].home = 1;
+		m[1].name = "m2";
+		m[1].up = 1;
+		m[2].name = "m3";
+		m[2].slot = 3;
+		m[2].failed = 1;
+		m[2].failed_epoch = 8;
+		m[2].fence = ADMIN_FENCE_DONE;
+		m[2].epoch = "9";
+		r.masters = m;
+		r.nmasters = 3;
+		pgmm_buf_init(&out);
+		admin_report_text(&r, &out);
+		s = pgmm_buf_str(&out);
+		ck_assert_ptr_nonnull(strstr(s, "masters: 2 (2 up), 1 failed\n"));
+		ck_assert_ptr_nonnull(strstr(s, "failed masters: 1 "));
+		ck_assert_ptr_nonnull(strstr(s, "  m3           FENCED  (failed at epoch 8; slot 3; "));
+		ck_assert_ptr_nonnull(strstr(s, "subscriptions: 0 of 2 expected\n"));
+		ck_assert_ptr_null(strstr(s, "  m3           up"));
+		pgmm_buf_reset(&out);
+		m[2].fence = ADMIN_FENCE_UNREACHABLE;
+		admin_report_text(&r, &out);
+		ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&out), "  m3           FAILED, not fenced: unreachable  ("));
+		pgmm_buf_reset(&out);
+		m[2].fence = ADMIN_FENCE_FAILED;
+		admin_report_json(&r, &out);
+		s = pgmm_buf_str(&out);
+		ck_assert(json_valid(s));
+		ck_assert_ptr_nonnull(strstr(s, "\"state\": \"failed\", \"failed_epoch\": 8, \"fenced\": false, "
+		                             "\"fence\": \"STALE, not fenced: may accept writes\""));
+		ck_assert_ptr_nonnull(strstr(s, "\"state\": \"active\""));
+		pgmm_buf_free(&out);
+	}
+
 	/* Empty report: renders, no prepared section rows. */
 	memset(&r, 0, sizeof r);
 	pgmm_buf_init(&out);
@@ -938,6 +1075,109 @@ START_TEST(test_json_reader_rejects)
 }
 END_TEST
 
+/* durability: what `pgmm durability` accepts, and what it refuses. */
+START_TEST(test_durability_parse)
+{
+	static const struct { const char *in; int nm; int ok, mode, n; } cases[] = {
+		{"off", 3, 1, ADMIN_DURABILITY_OFF, 0},
+		{"  OFF ", 3, 1, ADMIN_DURABILITY_OFF, 0},
+		{"all", 3, 1, ADMIN_DURABILITY_ALL, 0},
+		{"any 1", 3, 1, ADMIN_DURABILITY_ANY, 1},
+		{"ANY   2", 3, 1, ADMIN_DURABILITY_ANY, 2},
+		{"any 3", 3, 0, 0, 0},		/* N >= masters */
+		{"any 2", 2, 0, 0, 0},
+		{"any 0", 3, 0, 0, 0},
+		{"any -1", 3, 0, 0, 0},
+		{"any", 3, 0, 0, 0},
+		{"any x", 3, 0, 0, 0},
+		{"any 1 2", 3, 0, 0, 0},
+		{"any 1x", 3, 0, 0, 0},
+		{"any1", 3, 0, 0, 0},
+		{"offx", 3, 0, 0, 0},
+		{"off 1", 3, 0, 0, 0},
+		{"all please", 3, 0, 0, 0},
+		{"", 3, 0, 0, 0},
+		{"some", 3, 0, 0, 0},
+		{"all", 1, 0, 0, 0},		/* nobody to wait for */
+		{"any 99999999999999999999", 3, 0, 0, 0},
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof cases / sizeof cases[0]; k++)
+	{
+		admin_durability d;
+		pgmm_buf err;
+		int rc;
+
+		pgmm_buf_init(&err);
+		rc = admin_durability_parse(cases[k].in, cases[k].nm, &d, &err);
+		ck_assert_msg((rc == 0) == cases[k].ok, "\"%s\" (%d masters): rc %d, %s", cases[k].in, cases[k].nm, rc,
+		              pgmm_buf_str(&err));
+		if (cases[k].ok)
+		{
+			ck_assert_int_eq(d.mode, cases[k].mode);
+			ck_assert_int_eq(d.n, cases[k].n);
+			ck_assert_int_eq((int) err.len, 0);
+		}
+		else
+			ck_assert_msg(err.len > 0, "\"%s\": refused without a message", cases[k].in);
+		pgmm_buf_free(&err);
+	}
+	{
+		admin_durability d;
+		pgmm_buf err;
+
+		pgmm_buf_init(&err);
+		ck_assert_int_eq(admin_durability_parse(NULL, 3, &d, &err), -1);
+		pgmm_buf_reset(&err);
+		ck_assert_int_eq(admin_durability_parse("any 3", 3, &d, &err), -1);
+		ck_assert_ptr_nonnull(strstr(pgmm_buf_str(&err), "less than the number of masters (3)"));
+		pgmm_buf_free(&err);
+	}
+}
+END_TEST
+
+START_TEST(test_standby_names)
+{
+	const char *two[] = {"pgmm_m1__m2", "pgmm_m1__m3"};
+	const char *odd[] = {"a\"b"};
+	admin_durability d;
+	pgmm_buf b;
+
+	pgmm_buf_init(&b);
+	d.mode = ADMIN_DURABILITY_OFF, d.n = 0;
+	admin_build_standby_names(&b, &d, two, 2);
+	ck_assert_str_eq(pgmm_buf_str(&b), "");
+	admin_durability_text(&d, &b);
+	ck_assert_str_eq(pgmm_buf_str(&b), "off");
+	pgmm_buf_reset(&b);
+	d.mode = ADMIN_DURABILITY_ANY, d.n = 1;
+	admin_build_standby_names(&b, &d, two, 2);
+	ck_assert_str_eq(pgmm_buf_str(&b), "ANY 1 (\"pgmm_m1__m2\", \"pgmm_m1__m3\")");
+	pgmm_buf_reset(&b);
+	admin_durability_text(&d, &b);
+	ck_assert_str_eq(pgmm_buf_str(&b), "any 1");
+	pgmm_buf_reset(&b);
+	/* a subscriber lost to a failover: ANY 2 of one is capped, never blocks */
+	d.n = 2;
+	admin_build_standby_names(&b, &d, two, 1);
+	ck_assert_str_eq(pgmm_buf_str(&b), "ANY 1 (\"pgmm_m1__m2\")");
+	pgmm_buf_reset(&b);
+	admin_build_standby_names(&b, &d, two, 0);
+	ck_assert_str_eq(pgmm_buf_str(&b), "");
+	d.mode = ADMIN_DURABILITY_ALL, d.n = 0;
+	admin_build_standby_names(&b, &d, two, 2);
+	ck_assert_str_eq(pgmm_buf_str(&b), "FIRST 2 (\"pgmm_m1__m2\", \"pgmm_m1__m3\")");
+	pgmm_buf_reset(&b);
+	admin_durability_text(&d, &b);
+	ck_assert_str_eq(pgmm_buf_str(&b), "all");
+	pgmm_buf_reset(&b);
+	admin_build_standby_names(&b, &d, odd, 1);
+	ck_assert_str_eq(pgmm_buf_str(&b), "FIRST 1 (\"a\"\"b\")");
+	pgmm_buf_free(&b);
+}
+END_TEST
+
 static Suite *
 admin_suite(void)
 {
@@ -954,6 +1194,7 @@ admin_suite(void)
 	tc = tcase_create("builders");
 	tcase_add_test(tc, test_build_subscription);
 	tcase_add_test(tc, test_build_install);
+	tcase_add_test(tc, test_failover_assign);
 	tcase_add_test(tc, test_build_reference);
 	tcase_add_test(tc, test_ddl_mentions_and_reason);
 	tcase_add_test(tc, test_build_distribute);
@@ -962,8 +1203,11 @@ admin_suite(void)
 	tcase_add_test(tc, test_stmts_list);
 	tcase_add_test(tc, test_ddl_check_body);
 	tcase_add_test(tc, test_verify_builders);
+	tcase_add_test(tc, test_equalize_builders);
 	tcase_add_test(tc, test_verify_diff);
 	tcase_add_test(tc, test_build_drop_tables);
+	tcase_add_test(tc, test_durability_parse);
+	tcase_add_test(tc, test_standby_names);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("status");
 	tcase_add_test(tc, test_status_json);

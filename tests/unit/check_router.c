@@ -965,6 +965,61 @@ START_TEST(test_choice_in_txn)
 END_TEST
 
 /* Balanced order: round-robin from rr, masters up first, down ones last. */
+/* A master the catalog no longer calls active ('failed' after `pgmm
+ * failover`, 'disabled'): nothing is ever routed there. */
+START_TEST(test_choice_inactive_master)
+{
+	pgmm_map *m = fixture();
+	int m1 = node(m, "m1"), g = m->tables[pgmm_map_find_table(m, NULL, "names")].coloc;
+	const char *v[1] = {"1"};		/* owner m1 */
+	unsigned char usable[3] = {1, 1, 1};
+	int order[4], n, k;
+	long rr_of[4];
+	pgmm_choice ch;
+
+	m->nodes[m1].active = 0;
+	ch = choice(m, "INSERT INTO expedientes (id) VALUES ($1)", v, 1, 0, -1, PGMM_READ_LOCAL);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_ERROR);
+	ck_assert_str_eq(ch.err.sqlstate, PGMM_SQLSTATE_NODE_DOWN);
+	ck_assert_ptr_nonnull(strstr(ch.err.message, "master m1 is not active"));
+	/* in a transaction too, before it binds */
+	ch = choice(m, "INSERT INTO expedientes (id) VALUES ($1)", v, 1, 1, -1, PGMM_READ_LOCAL);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_ERROR);
+	ck_assert_str_eq(ch.err.sqlstate, PGMM_SQLSTATE_NODE_DOWN);
+	/* a keyed read for its rows goes to another master (every one has them) */
+	ch = choice(m, "SELECT * FROM expedientes WHERE id = $1", v, 1, 0, -1, PGMM_READ_OWNER);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_BALANCED);
+	n = pgmm_choice_order(m, &ch, 0, usable, order, rr_of);
+	ck_assert_int_eq(n, 2);
+	for (k = 0; k < n; k++)
+		ck_assert_int_ne(order[k], m1);
+	/* a locking read needs the owner: refused */
+	ch = choice(m, "SELECT * FROM expedientes WHERE id = $1 FOR UPDATE", v, 1, 0, -1, PGMM_READ_LOCAL);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_ERROR);
+	/* a broadcast over a group it still owns shards of: refused at once */
+	ch = choice(m, "UPDATE expedientes SET titulo = 'x'", NULL, 0, 0, -1, PGMM_READ_LOCAL);
+	ck_assert_int_eq(ch.kind, PGMM_CHOICE_ERROR);
+	ck_assert_str_eq(ch.err.sqlstate, PGMM_SQLSTATE_NODE_DOWN);
+	/* balanced choices (keyless INSERT over the owners, home first) skip it,
+	 * usable or not */
+	memset(&ch, 0, sizeof ch);
+	ch.kind = PGMM_CHOICE_BALANCED;
+	ch.node = m1;
+	ch.coloc = g;
+	for (k = 0; k < 2; k++)
+	{
+		int j;
+
+		usable[m1] = (unsigned char) k;
+		n = pgmm_choice_order(m, &ch, 0, usable, order, rr_of);
+		ck_assert_int_eq(n, 2);
+		for (j = 0; j < n; j++)
+			ck_assert_int_ne(order[j], m1);
+	}
+	pgmm_map_free(m);
+}
+END_TEST
+
 START_TEST(test_choice_order)
 {
 	pgmm_map *m = fixture();
@@ -1474,6 +1529,7 @@ router_suite(void)
 	tcase_add_test(tc, test_choice_outside_txn);
 	tcase_add_test(tc, test_choice_in_txn);
 	tcase_add_test(tc, test_choice_order);
+	tcase_add_test(tc, test_choice_inactive_master);
 	tcase_add_test(tc, test_link_connect_settings);
 	tcase_add_test(tc, test_choice_many_masters);
 	tcase_add_test(tc, test_chain_plans);

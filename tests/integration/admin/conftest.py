@@ -143,7 +143,11 @@ def cluster(nodes):
                     psql(with_db(c, db), "ROLLBACK PREPARED '%s'" % g.replace("'", "''"), check=False)
         except Exception:
             pass
-    cl.pgmm("uninstall", check=False)
+    # Through the first master that takes it: one that was failed over
+    # refuses to be the -d master.
+    for n in cl.names:
+        if cl.pgmm("uninstall", node=n, check=False).returncode == 0:
+            break
     for n, c in nodes:
         # A subscription left behind (e.g. by a test that broke init on
         # purpose) would block DROP DATABASE: detach and drop it.
