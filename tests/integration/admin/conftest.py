@@ -163,3 +163,18 @@ def cluster(nodes):
             psql(c, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % db, check=False)
         except Exception:
             pass
+
+
+# Measured figures a test wants in CI's output (pytest -q hides print()):
+# report("...") prints them at the end of the run.
+_REPORT = []
+
+
+def report(line):
+    _REPORT.append(line)
+    print(line)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in _REPORT:
+        terminalreporter.write_line("report: " + line)

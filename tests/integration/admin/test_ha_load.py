@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from conftest import PGMM, ROOT, psql, pgmm, wait_until
+from conftest import PGMM, ROOT, psql, pgmm, report, wait_until
 
 BUILD = os.environ.get("PGMM_BUILD", os.path.join(ROOT, "build"))
 WRITER = os.path.join(BUILD, "tests", "integration", "tools", "pgmm_writer")
@@ -307,7 +307,7 @@ def run_kill_under_load(cl, zero_loss):
     for s in survivors:
         present |= {int(x) for x in cl.sql(s, "SELECT id FROM ha").split()}
     lost = [i for i in acked if i not in present]
-    print("acknowledged rows: %d, lost: %d (durability %s); outage: %d writes for live shards, %d ok; "
+    report("kill -9 under load: acknowledged rows: %d, lost: %d (durability %s); outage: %d writes for live shards, %d ok; "
           "%d statements needed the dead master, slowest %.0f ms; first write of a moved shard %.2f s after "
           "the kill" % (len(acked), len(lost), "any 1" if zero_loss else "off", len(live), ok_live,
                         len(dead_att), slowest, (first_moved - t_kill) if first_moved else -1))

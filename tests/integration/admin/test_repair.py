@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import wait_until
+from conftest import report, wait_until
 from test_admin import server_remainder, shard_owner
 from test_ddl_under_load import _libpgmm
 
@@ -160,7 +160,7 @@ def test_repair_planted_divergence_and_stall(cluster):
             w.stop.set()
         for w in writers:
             w.join(60)
-    print("repair took %.2f s; writers: %s" % (took, [w.ok for w in writers]))
+    report("repair under load took %.2f s; libpgmm writers' inserts meanwhile: %s" % (took, [w.ok for w in writers]))
     print(p.stdout, p.stderr)
     for w in writers:
         assert w.errors == [], "libpgmm writer %s failed: %s" % (w.tag, w.errors[:5])
