@@ -232,6 +232,17 @@ admin_describe_lock_holders(PGMMadmin *a, int i, pgmm_buf *out)
 	PQclear(r);
 }
 
+void
+admin_fail(PGMMadmin *a, int i, PGresult *r)
+{
+	admin_note_failure(a, i, r);
+	pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
+	pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
+	if (r && PQresultErrorMessage(r)[0] == '\0')
+		pgmm_buf_printf(&a->err, "unexpected result %s", PQresStatus(PQresultStatus(r)));
+	PQclear(r);
+}
+
 PGresult *
 admin_query(PGMMadmin *a, int i, const char *sql, ExecStatusType want)
 {
@@ -242,12 +253,7 @@ admin_query(PGMMadmin *a, int i, const char *sql, ExecStatusType want)
 	r = PQexec(a->nodes[i].conn, sql);
 	if (r == NULL || PQresultStatus(r) != want)
 	{
-		admin_note_failure(a, i, r);
-		pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
-		pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
-		if (r && PQresultErrorMessage(r)[0] == '\0')
-			pgmm_buf_printf(&a->err, "unexpected result %s", PQresStatus(PQresultStatus(r)));
-		PQclear(r);
+		admin_fail(a, i, r);
 		return NULL;
 	}
 	return r;
@@ -260,10 +266,7 @@ admin_query_params(PGMMadmin *a, int i, const char *sql, int n, const char *cons
 
 	if (r == NULL || (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK))
 	{
-		admin_note_failure(a, i, r);
-		pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
-		pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
-		PQclear(r);
+		admin_fail(a, i, r);
 		return NULL;
 	}
 	return r;
@@ -281,12 +284,7 @@ admin_run(PGMMadmin *a, int i, const char *sql)
 	r = PQexec(a->nodes[i].conn, sql);
 	if (r == NULL || (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK))
 	{
-		admin_note_failure(a, i, r);
-		pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
-		pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
-		if (r && PQresultErrorMessage(r)[0] == '\0')
-			pgmm_buf_printf(&a->err, "unexpected result %s", PQresStatus(PQresultStatus(r)));
-		PQclear(r);
+		admin_fail(a, i, r);
 		return -1;
 	}
 	PQclear(r);
@@ -622,9 +620,7 @@ catalog_change_once(PGMMadmin *a, admin_txn_body body, void *arg)
 		}
 		if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK)
 		{
-			pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
-			pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
-			PQclear(r);
+			admin_fail(a, i, r);
 			goto fail;
 		}
 		e = PQntuples(r) == 1 ? atoll(PQgetvalue(r, 0, 0)) : -1;

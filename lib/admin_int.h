@@ -89,6 +89,10 @@ int admin_require_all(PGMMadmin *a);
 /* Record that master i's statement failed with result r (NULL: no
  * answer): a lock_timeout (55P03) marks it in a->lock_blocked. */
 void admin_note_failure(PGMMadmin *a, int i, const PGresult *r);
+/* Master i's statement failed with result r (NULL: no answer): note it
+ * (admin_note_failure), describe it in a->err as "master NAME: <server
+ * message>" and free r. */
+void admin_fail(PGMMadmin *a, int i, PGresult *r);
 /* Append to out who holds locks on master i in this database (pgmm and
  * other prepared transactions with gid, age and tables; sessions with pid,
  * application, state and query); nothing when nobody does.  Run it on an

@@ -213,10 +213,7 @@ ddl_body_run(PGMMadmin *a, const char *sql, int caught_up)
 
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		{
-			admin_note_failure(a, i, r);
-			pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
-			pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
-			PQclear(r);
+			admin_fail(a, i, r);
 			return -1;
 		}
 		PQclear(r);
@@ -916,13 +913,14 @@ copy_rows_to_others(PGMMadmin *a, const char *src_sql, const char *target, const
 		r = PQexec(a->nodes[i].conn, pgmm_buf_str(&sql));
 		if (r == NULL || PQresultStatus(r) != PGRES_COPY_IN)
 		{
-			pgmm_buf_printf(&a->err, "master %s: ", a->nodes[i].name);
-			pgmm_buf_append_pqerror(&a->err, r, a->nodes[i].conn);
+			admin_fail(a, i, r);
 			rc = -1;
 		}
 		else
+		{
 			in_copy[i] = 1;
-		PQclear(r);
+			PQclear(r);
+		}
 	}
 	if (rc == 0)
 	{

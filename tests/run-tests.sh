@@ -43,9 +43,9 @@ stage() {
 # the checkout (distcheck below then proves it by building and testing the
 # tarball in a directory with nothing beside it).
 self_contained() {
-	local out
-	out=$(grep -rnE '\.\./shared|shared/testdata' Makefile.am configure.ac tests scripts bench fuzz examples bindings .ci 2>/dev/null |
-		grep -v '^tests/run-tests.sh:')
+	local out dir=shar
+	# the pattern is spelt in two parts so that this file does not name it
+	out=$(grep -rnE "\\.\\./${dir}ed|${dir}ed/testdata" Makefile.am configure.ac tests scripts bench fuzz examples bindings .ci 2>/dev/null)
 	[[ -z $out ]] || { echo "these lines reach outside the checkout:"; echo "$out"; return 1; }
 	unset PGMM_TESTDATA_DIR
 }

@@ -48,11 +48,15 @@ class LibpgmmWriter(threading.Thread):
         self.ok = 0
         self.errors = []
 
+    def statement(self):
+        """The INSERT and its parameters (subclasses write elsewhere)."""
+        return "INSERT INTO expedientes (estado, titulo) VALUES (1, %s)", (self.tag,)
+
     def run(self):
         cur = self.conn.cursor()
         while not self.stop.is_set():
             try:
-                cur.execute("INSERT INTO expedientes (estado, titulo) VALUES (1, %s)", (self.tag,))
+                cur.execute(*self.statement())
                 if self.in_txn:
                     # The INSERT was the first statement of a deferred
                     # transaction: a freeze is waited out there too.

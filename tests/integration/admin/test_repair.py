@@ -10,14 +10,13 @@ with libpgmm writers running, fixes all of it: verify clean, the stalled
 subscription streaming again, the owners' rows untouched.
 """
 import json
-import threading
 import time
 
 import pytest
 
 from conftest import report, wait_until
 from test_admin import server_remainder, shard_owner
-from test_ddl_under_load import _libpgmm
+from test_ddl_under_load import LibpgmmWriter, _libpgmm
 
 SHARDS = 6
 REF = '"Ref ""x"""'          # the reference table, as SQL spells it
@@ -73,27 +72,11 @@ def apply_errors(cl, node, sub):
                             "WHERE subname = '%s'" % sub))
 
 
-class Writer(threading.Thread):
+class Writer(LibpgmmWriter):
     """Keyless INSERTs through libpgmm (the key's DEFAULT draws owned IDs), autocommit."""
 
-    def __init__(self, binding, conninfo, tag):
-        super().__init__(daemon=True)
-        self.conn = binding.connect(conninfo + " pgmm_freeze_wait=20000", autocommit=True)
-        self.tag = tag
-        self.stop = threading.Event()
-        self.ok = 0
-        self.errors = []
-
-    def run(self):
-        cur = self.conn.cursor()
-        while not self.stop.is_set():
-            try:
-                cur.execute("INSERT INTO items (v) VALUES (%s)", ("w-%s-%d" % (self.tag, self.ok),))
-                self.ok += 1
-            except Exception as e:  # every failure is a test failure
-                self.errors.append("%s: %s" % (getattr(e, "sqlstate", "?"), e))
-                time.sleep(0.01)
-        self.conn.close()
+    def statement(self):
+        return "INSERT INTO items (v) VALUES (%s)", ("w-%s-%d" % (self.tag, self.ok),)
 
 
 def test_repair_planted_divergence_and_stall(cluster):
